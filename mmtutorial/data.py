@@ -1,0 +1,449 @@
+"""Data: a procedurally generated image + caption task, and input checks.
+
+The book needs a task that (1) runs offline, (2) is generated in seconds,
+(3) cannot be solved from either modality alone, and (4) has accuracy
+ceilings we can derive on paper. :class:`ShapeMaterialTask` is that task.
+
+Each sample is an object with a *shape* (one of 7) and a *material* (one of
+3); its label is the pair, so there are 7 x 3 = 21 classes, the count the
+source article uses. The image shows the shape (in a random colour, position
+and size, on a noisy background) but says nothing about the material. The
+caption names the material (and the colour, which is visible in the image
+too) but says nothing about the shape. Both channels are noisy: with
+probability ``1 - image_reliability`` the image shows a random shape, and with
+probability ``1 - caption_reliability`` the caption names a random material.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+
+__all__ = [
+    "SHAPES",
+    "MATERIALS",
+    "COLOURS",
+    "Split",
+    "ShapeMaterialTask",
+    "check_features",
+]
+
+SHAPES = ("disk", "square", "triangle", "plus", "ring", "diamond", "bar")
+MATERIALS = ("wood", "metal", "glass")
+COLOURS = {
+    "red": (0.90, 0.20, 0.15),
+    "green": (0.20, 0.75, 0.25),
+    "blue": (0.20, 0.35, 0.95),
+    "yellow": (0.95, 0.85, 0.15),
+    "purple": (0.65, 0.25, 0.85),
+    "orange": (0.95, 0.55, 0.10),
+}
+
+# Caption templates. Each names the material exactly once, most name the
+# colour, and none names the shape. Their lengths differ on purpose: padding and masking matter.
+_TEMPLATES = (
+    "{material}",
+    "{colour} {material}",
+    "a {colour} thing made of {material}",
+    "{material} painted {colour}",
+    "the {colour} object is {material}",
+    "someone left a {colour} {material} object on the table",
+    "it looks {colour} and it is made of {material}",
+    "a small {material} piece with {colour} paint",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One split of the task: model inputs, labels and the hidden causes.
+
+    Attributes:
+        images: float32 array ``(n, height, width, 3)`` with values in [0, 1].
+        captions: the captions as Python strings (length ``n``).
+        tokens: int32 array ``(n, sequence_length)`` of token ids, 0 = padding.
+        labels: int32 array ``(n,)``, ``shape * 3 + material``.
+        shape: true shape index of each sample.
+        material: true material index of each sample.
+        shown_shape: the shape the image actually shows (differs from
+            ``shape`` where the image is corrupted).
+        stated_material: the material the caption actually names.
+    """
+
+    images: np.ndarray
+    captions: tuple
+    tokens: np.ndarray
+    labels: np.ndarray
+    shape: np.ndarray
+    material: np.ndarray
+    shown_shape: np.ndarray
+    stated_material: np.ndarray
+
+    @property
+    def features(self) -> dict:
+        """The model inputs as the dict every model in the book takes."""
+        return {"image": self.images, "text": self.tokens}
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class ShapeMaterialTask:
+    """The book's synthetic image + caption classification task.
+
+    Label ``y = shape * 3 + material``. With image reliability ``p`` (the
+    probability that the image shows the true shape instead of a uniformly
+    random one) and caption reliability ``q`` (likewise for the material), the
+    best possible accuracies are
+
+    * Bayes-optimal, both modalities: ``(p + (1 - p) / 7) * (q + (1 - q) / 3)``
+    * image only: ``(p + (1 - p) / 7) / 3``
+    * text only: ``(q + (1 - q) / 3) / 7``
+
+    because the shown shape and the stated material are the most probable
+    causes and the two halves of the label are independent.
+
+    Args:
+        image_size: height and width of the square images, in pixels (>= 24).
+        image_reliability: probability ``p`` in [0, 1].
+        caption_reliability: probability ``q`` in [0, 1].
+        sequence_length: length the token ids are padded or cut to (>= 8).
+
+    Example:
+        >>> task = ShapeMaterialTask()
+        >>> split = task.generate(100, seed=0)
+        >>> split.images.shape, split.tokens.shape, task.num_classes
+        ((100, 32, 32, 3), (100, 12), 21)
+    """
+
+    image_size: int = 32
+    image_reliability: float = 0.9
+    caption_reliability: float = 0.9
+    sequence_length: int = 12
+
+    def __post_init__(self):
+        if not isinstance(self.image_size, (int, np.integer)) or self.image_size < 24:
+            raise ValueError(
+                f"image_size must be an integer >= 24; received {self.image_size!r}"
+            )
+        for name in ("image_reliability", "caption_reliability"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1]; received {value!r}")
+        longest = max(len(t.split()) for t in _TEMPLATES)
+        if not isinstance(self.sequence_length, (int, np.integer)) or self.sequence_length < longest:
+            raise ValueError(
+                f"sequence_length must be an integer >= {longest} (the longest caption); "
+                f"received {self.sequence_length!r}"
+            )
+
+    # -- what the task is ---------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(SHAPES) * len(MATERIALS)
+
+    @property
+    def class_names(self) -> tuple:
+        """Names such as ``"glass disk"``, indexed by label."""
+        return tuple(f"{m} {s}" for s in SHAPES for m in MATERIALS)
+
+    @property
+    def image_shape(self) -> tuple:
+        return (self.image_size, self.image_size, 3)
+
+    @property
+    def vocabulary(self) -> tuple:
+        """Every word a caption can contain, in a fixed order."""
+        words = []
+        for template in _TEMPLATES:
+            for word in template.split():
+                if word == "{colour}":
+                    words.extend(COLOURS)
+                elif word == "{material}":
+                    words.extend(MATERIALS)
+                else:
+                    words.append(word)
+        return tuple(dict.fromkeys(words))
+
+    @property
+    def vocab_size(self) -> int:
+        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
+        return len(self.vocabulary) + 2
+
+    # -- analytic ceilings --------------------------------------------------
+    @property
+    def shape_accuracy(self) -> float:
+        """Probability that the shown shape is the true shape."""
+        p = self.image_reliability
+        return p + (1.0 - p) / len(SHAPES)
+
+    @property
+    def material_accuracy(self) -> float:
+        """Probability that the stated material is the true material."""
+        q = self.caption_reliability
+        return q + (1.0 - q) / len(MATERIALS)
+
+    @property
+    def bayes_accuracy(self) -> float:
+        """Best accuracy any classifier can reach with both modalities."""
+        return self.shape_accuracy * self.material_accuracy
+
+    @property
+    def image_only_accuracy(self) -> float:
+        """Best accuracy from the image alone (the material is a guess)."""
+        return self.shape_accuracy / len(MATERIALS)
+
+    @property
+    def text_only_accuracy(self) -> float:
+        """Best accuracy from the caption alone (the shape is a guess)."""
+        return self.material_accuracy / len(SHAPES)
+
+    @property
+    def chance_accuracy(self) -> float:
+        return 1.0 / self.num_classes
+
+    # -- generation ---------------------------------------------------------
+    def vectorizer(self):
+        """A Keras ``TextVectorization`` layer with the task's fixed vocabulary.
+
+        Id 0 is padding and id 1 is the out-of-vocabulary token, so the
+        vocabulary does not depend on which captions a split happens to hold.
+        """
+        import keras
+
+        return keras.layers.TextVectorization(
+            standardize="lower_and_strip_punctuation",
+            split="whitespace",
+            output_mode="int",
+            output_sequence_length=self.sequence_length,
+            vocabulary=list(self.vocabulary),
+            name="caption_vectorizer",
+        )
+
+    def tokenize(self, captions) -> np.ndarray:
+        """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
+        captions = list(captions)
+        if not captions:
+            return np.zeros((0, self.sequence_length), dtype="int32")
+        bad = [c for c in captions if not isinstance(c, str)]
+        if bad:
+            raise ValueError(f"captions must be strings; received {bad[0]!r}")
+        ids = self.vectorizer()(np.array(captions, dtype=object))
+        return np.asarray(ids, dtype="int32")
+
+    def generate(self, n: int, seed: int = 0) -> Split:
+        """Draw ``n`` samples; the same ``seed`` gives the same samples."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer; received {n!r}")
+        rng = np.random.default_rng(seed)
+        n_shapes, n_materials = len(SHAPES), len(MATERIALS)
+
+        shape = rng.integers(0, n_shapes, n)
+        material = rng.integers(0, n_materials, n)
+        shown_shape = np.where(
+            rng.random(n) < self.image_reliability, shape, rng.integers(0, n_shapes, n)
+        )
+        stated_material = np.where(
+            rng.random(n) < self.caption_reliability,
+            material,
+            rng.integers(0, n_materials, n),
+        )
+        colour = rng.integers(0, len(COLOURS), n)
+        images = self._draw(shown_shape, colour, rng)
+
+        colour_names = list(COLOURS)
+        template = rng.integers(0, len(_TEMPLATES), n)
+        captions = tuple(
+            _TEMPLATES[t].format(colour=colour_names[c], material=MATERIALS[m])
+            for t, c, m in zip(template, colour, stated_material)
+        )
+        labels = (shape * n_materials + material).astype("int32")
+        return Split(
+            images=images,
+            captions=captions,
+            tokens=self.tokenize(captions),
+            labels=labels,
+            shape=shape.astype("int32"),
+            material=material.astype("int32"),
+            shown_shape=shown_shape.astype("int32"),
+            stated_material=stated_material.astype("int32"),
+        )
+
+    def splits(self, train: int = 6000, validation: int = 1000, test: int = 2000, seed: int = 0) -> dict:
+        """Independent train, validation and test splits from one seed."""
+        seeds = np.random.SeedSequence(seed).generate_state(3)
+        return {
+            "train": self.generate(train, seed=int(seeds[0])),
+            "validation": self.generate(validation, seed=int(seeds[1])),
+            "test": self.generate(test, seed=int(seeds[2])),
+        }
+
+    def _draw(self, shapes: np.ndarray, colours: np.ndarray, rng) -> np.ndarray:
+        """Render one object per image, vectorised over the whole batch."""
+        n, size = shapes.shape[0], self.image_size
+        radius = (rng.uniform(0.22, 0.34, n) * size).astype("float32")
+        margin = radius + 1.0
+        cy = rng.uniform(margin, size - 1 - margin).astype("float32")[:, None, None]
+        cx = rng.uniform(margin, size - 1 - margin).astype("float32")[:, None, None]
+        r = radius[:, None, None]
+        grid = np.arange(size, dtype="float32")
+        dy = grid[None, :, None] - cy
+        dx = grid[None, None, :] - cx
+        ady, adx = np.abs(dy), np.abs(dx)
+        dist = np.sqrt(dx**2 + dy**2)
+        thin = 0.3 * r
+
+        mask = np.zeros((n, size, size), dtype=bool)
+        for index, name in enumerate(SHAPES):
+            rows = shapes == index
+            if not rows.any():
+                continue
+            a, b, d, rr, t = adx[rows], ady[rows], dist[rows], r[rows], thin[rows]
+            if name == "disk":
+                m = d <= rr
+            elif name == "square":
+                m = np.maximum(a, b) <= 0.8 * rr
+            elif name == "triangle":
+                y = dy[rows]
+                m = (y >= -rr) & (y <= 0.8 * rr) & (a <= (y + rr) / 1.8)
+            elif name == "plus":
+                m = ((a <= t) & (b <= rr)) | ((b <= t) & (a <= rr))
+            elif name == "ring":
+                m = (d <= rr) & (d >= 0.55 * rr)
+            elif name == "diamond":
+                m = a + b <= rr
+            else:  # bar
+                m = (b <= t) & (a <= rr)
+            mask[rows] = m
+
+        palette = np.array(list(COLOURS.values()), dtype="float32")
+        rgb = palette[colours] + 0.04 * rng.standard_normal((n, 3), dtype="float32")
+        background = rng.uniform(0.0, 0.25, (n, 1, 1, 1)).astype("float32")
+        images = rng.standard_normal((n, size, size, 3), dtype="float32")
+        images *= 0.05
+        images += background
+        images = np.where(mask[..., None], rgb[:, None, None, :], images)
+        return np.clip(images, 0.0, 1.0, out=images)
+
+
+def check_features(
+    features: Mapping,
+    *,
+    image_shape=None,
+    sequence_length=None,
+    vocab_size=None,
+    keys=("image", "text"),
+    labels=None,
+    num_classes=None,
+) -> dict:
+    """Check model inputs before they enter a pipeline; return them as arrays.
+
+    Every mistake raises ``ValueError`` naming the offending key and the
+    value received: a missing key, an image batch of the wrong rank or
+    channel count, image values outside [0, 1] or not finite, text that is
+    not integer token ids, ids outside ``[0, vocab_size)``, batches of
+    different sizes, and labels that do not fit ``num_classes``.
+
+    Args:
+        features: a mapping with (some of) the keys ``"image"`` and ``"text"``.
+        image_shape: expected ``(height, width, channels)``, or ``None``.
+        sequence_length: expected text length, or ``None``.
+        vocab_size: token ids must be smaller than this, or ``None``.
+        keys: the keys the model needs.
+        labels: optional integer labels of the same batch size.
+        num_classes: labels must lie in ``[0, num_classes)``, or ``None``.
+
+    Returns:
+        A dict with exactly ``keys``, as NumPy arrays (float32 images, int32
+        token ids).
+    """
+    if not isinstance(features, Mapping):
+        raise ValueError(
+            "features must be a dict with the keys "
+            f"{list(keys)}; received {type(features).__name__}"
+        )
+    missing = [k for k in keys if k not in features]
+    if missing:
+        raise ValueError(
+            f"features is missing the key(s) {missing}; received keys {sorted(features)}"
+        )
+    out = {}
+    if "image" in keys:
+        image = np.asarray(features["image"])
+        if image.ndim != 4:
+            raise ValueError(
+                "features['image'] must have rank 4 (batch, height, width, channels); "
+                f"received shape {image.shape}"
+            )
+        if image_shape is not None and tuple(image.shape[1:]) != tuple(image_shape):
+            what = "channel count" if image.shape[1:3] == tuple(image_shape)[:2] else "shape"
+            raise ValueError(
+                f"features['image'] has the wrong {what}: the model expects images of "
+                f"shape {tuple(image_shape)}; received {tuple(image.shape[1:])}"
+            )
+        if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+            raise ValueError(f"features['image'] must be real numbers; received dtype {image.dtype}")
+        image = image.astype("float32", copy=False)
+        if image.size:
+            bad = ~np.isfinite(image)
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(
+                    f"features['image'] contains {int(bad.sum())} NaN or infinite value(s); "
+                    f"the first is at index {first} (sample {first[0]})"
+                )
+            low, high = float(image.min()), float(image.max())
+            if low < 0.0 or high > 1.0:
+                raise ValueError(
+                    "features['image'] values must lie in [0, 1]; received min "
+                    f"{low:g} and max {high:g} (divide 8-bit images by 255)"
+                )
+        out["image"] = image
+    if "text" in keys:
+        text = np.asarray(features["text"])
+        if text.dtype.kind not in "iu":
+            if text.dtype.kind == "f" and text.size and np.isfinite(text).all() and np.all(text == np.round(text)):
+                hint = " (whole numbers stored as floats: cast with .astype('int32'))"
+            else:
+                hint = " (tokenize strings first, for example with ShapeMaterialTask.tokenize)"
+            raise ValueError(
+                "features['text'] must be integer token ids; received dtype "
+                f"{text.dtype}{hint}"
+            )
+        if text.ndim != 2:
+            raise ValueError(
+                "features['text'] must have rank 2 (batch, sequence_length); "
+                f"received shape {text.shape}"
+            )
+        if sequence_length is not None and text.shape[1] != sequence_length:
+            raise ValueError(
+                f"features['text'] must have sequence length {sequence_length}; "
+                f"received shape {text.shape}"
+            )
+        if text.size:
+            low, high = int(text.min()), int(text.max())
+            if low < 0 or (vocab_size is not None and high >= vocab_size):
+                limit = f"[0, {vocab_size})" if vocab_size is not None else "[0, vocab_size)"
+                raise ValueError(
+                    f"features['text'] token ids must lie in {limit}; received min {low} and max {high}"
+                )
+        out["text"] = text.astype("int32", copy=False)
+    sizes = {k: int(v.shape[0]) for k, v in out.items()}
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise ValueError(
+                "labels must be a 1-D array of integer class ids (not one-hot); "
+                f"received dtype {labels.dtype} and shape {labels.shape}"
+            )
+        if num_classes is not None and labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"labels must lie in [0, {num_classes}); received min {int(labels.min())} "
+                f"and max {int(labels.max())}"
+            )
+        sizes["labels"] = int(labels.shape[0])
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"the inputs have different batch sizes: {sizes}")
+    return out

@@ -1,0 +1,190 @@
+"""Encoders: one network per modality, each mapping raw input to a vector.
+
+* :func:`image_encoder` is the source article's CNN: three blocks of a 3x3
+  ReLU convolution (32, 64, 128 filters, no padding) and 2x2 max pooling,
+  followed by a choice of how the final feature map becomes a vector.
+* :func:`text_encoder` is the article's text branch, corrected: an embedding
+  that masks padding, then an LSTM that returns only its final state, so the
+  output is a vector (rank 2) like the image branch's.
+"""
+
+from __future__ import annotations
+
+import keras
+
+__all__ = [
+    "IMAGE_POOLING",
+    "check_image_shape",
+    "conv_output_size",
+    "image_feature_size",
+    "image_encoder",
+    "text_encoder",
+]
+
+IMAGE_POOLING = ("flatten", "avg", "max")
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
+    return value
+
+
+def check_image_shape(image_shape) -> tuple:
+    """Validate ``(height, width, channels)`` and return it as a tuple of ints."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+    ):
+        raise ValueError(
+            "image_shape must be (height, width, channels) with three positive integers; "
+            f"received {image_shape!r}"
+        )
+    return shape
+
+
+def conv_output_size(size: int, blocks: int = 3, kernel: int = 3, pool: int = 2) -> int:
+    """Spatial size after ``blocks`` of an unpadded ``kernel`` conv and a ``pool`` max pool.
+
+    Each block maps ``s`` to ``floor((s - kernel + 1) / pool)``. For the
+    article's 224-pixel input: 224 -> 111 -> 54 -> 26.
+    """
+    for _ in range(blocks):
+        size = (size - kernel + 1) // pool
+    return size
+
+
+def image_feature_size(image_shape, filters=(32, 64, 128), pooling="flatten") -> int:
+    """Length of the vector :func:`image_encoder` produces (before any projection).
+
+    Example:
+        >>> image_feature_size((224, 224, 3))  # the article's input
+        86528
+        >>> image_feature_size((224, 224, 3), pooling="avg")
+        128
+    """
+    height, width, _ = check_image_shape(image_shape)
+    if pooling == "flatten":
+        blocks = len(filters)
+        return conv_output_size(height, blocks) * conv_output_size(width, blocks) * filters[-1]
+    return filters[-1]
+
+
+def image_encoder(
+    image_shape,
+    filters=(32, 64, 128),
+    pooling: str = "flatten",
+    projection_dim: int | None = None,
+    name: str = "image_encoder",
+) -> keras.Sequential:
+    """The article's CNN: conv blocks, then a vector per image.
+
+    Each block is ``Conv2D(f, 3x3, relu, padding="valid")`` followed by
+    ``MaxPooling2D(2x2)``. ``pooling`` chooses how the last feature map
+    ``(h, w, c)`` becomes a vector: ``"flatten"`` keeps every position
+    (``h * w * c`` features, as the article does), ``"avg"`` or ``"max"``
+    pools over positions (``c`` features, independent of image size).
+    ``projection_dim`` adds a ``Dense(projection_dim, relu)`` on top.
+
+    Args:
+        image_shape: ``(height, width, channels)``.
+        filters: filters of each conv block.
+        pooling: one of ``"flatten"``, ``"avg"``, ``"max"``.
+        projection_dim: optional size of a final dense projection.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Sequential`` mapping ``(batch, *image_shape)`` to
+        ``(batch, features)``.
+
+    Example:
+        >>> encoder = image_encoder((32, 32, 3))
+        >>> encoder.output_shape
+        (None, 512)
+    """
+    image_shape = check_image_shape(image_shape)
+    filters = tuple(filters)
+    if not filters:
+        raise ValueError(f"filters must name at least one conv block; received {filters!r}")
+    for f in filters:
+        _positive_int("each entry of filters", f)
+    if pooling not in IMAGE_POOLING:
+        raise ValueError(f"pooling must be one of {list(IMAGE_POOLING)}; received {pooling!r}")
+    if projection_dim is not None:
+        _positive_int("projection_dim", projection_dim)
+    final = [conv_output_size(s, len(filters)) for s in image_shape[:2]]
+    if min(final) < 1:
+        raise ValueError(
+            f"image_shape {image_shape} is too small for {len(filters)} conv blocks "
+            "(each takes 2 pixels away and halves the rest); use images of at least "
+            f"{_min_size(len(filters))} pixels per side"
+        )
+
+    layers = [keras.Input(shape=image_shape, dtype="float32", name="image")]
+    for index, f in enumerate(filters, start=1):
+        layers.append(keras.layers.Conv2D(f, 3, activation="relu", name=f"conv{index}"))
+        layers.append(keras.layers.MaxPooling2D(2, name=f"pool{index}"))
+    if pooling == "flatten":
+        layers.append(keras.layers.Flatten(name="flatten"))
+    elif pooling == "avg":
+        layers.append(keras.layers.GlobalAveragePooling2D(name="global_avg_pool"))
+    else:
+        layers.append(keras.layers.GlobalMaxPooling2D(name="global_max_pool"))
+    if projection_dim is not None:
+        layers.append(keras.layers.Dense(projection_dim, activation="relu", name="projection"))
+    return keras.Sequential(layers, name=name)
+
+
+def _min_size(blocks: int) -> int:
+    size = 1
+    while conv_output_size(size, blocks) < 1:
+        size += 1
+    return size
+
+
+def text_encoder(
+    vocab_size: int,
+    sequence_length: int,
+    embedding_dim: int = 128,
+    units: int = 128,
+    name: str = "text_encoder",
+) -> keras.Sequential:
+    """The article's text branch: ``Embedding`` then ``LSTM``, returning one vector.
+
+    The embedding uses ``mask_zero=True``, so id 0 is padding and the LSTM
+    skips those steps; the LSTM returns its final hidden state ``h_T`` only
+    (``return_sequences=False``), a ``(batch, units)`` tensor that can be
+    concatenated with the image vector.
+
+    Args:
+        vocab_size: number of token ids, including 0 (padding) and 1 (unknown).
+        sequence_length: length of every id sequence.
+        embedding_dim: size of each token's embedding vector.
+        units: size of the LSTM state, and so of the output.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Sequential`` mapping int ids ``(batch, sequence_length)`` to
+        ``(batch, units)``.
+
+    Example:
+        >>> text_encoder(vocab_size=40, sequence_length=12).output_shape
+        (None, 128)
+    """
+    _positive_int("vocab_size", vocab_size, minimum=2)
+    _positive_int("sequence_length", sequence_length)
+    _positive_int("embedding_dim", embedding_dim)
+    _positive_int("units", units)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(sequence_length,), dtype="int32", name="text"),
+            keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding"),
+            keras.layers.LSTM(units, name="lstm"),
+        ],
+        name=name,
+    )

@@ -1,0 +1,148 @@
+"""Models: encoders + fusion + head, assembled and compiled.
+
+:func:`build_classifier` builds the source article's architecture with its
+defects fixed, and the unimodal baselines the book compares it with. Every
+model takes a dict of inputs (``"image"``, ``"text"``, or both) and outputs
+class probabilities; it is trained with integer labels and the sparse
+categorical cross-entropy, so no one-hot encoding is needed.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from . import encoders, fusion as fusion_module, heads
+
+__all__ = ["MODALITIES", "build_classifier", "input_keys"]
+
+MODALITIES = ("image", "text")
+
+_DEFAULTS = {
+    "modalities": MODALITIES,
+    "image_filters": (32, 64, 128),
+    "image_pooling": "flatten",
+    "image_projection": None,
+    "embedding_dim": 128,
+    "text_units": 128,
+    "fusion_config": None,
+    "hidden_units": 128,
+    "dropout": 0.5,
+    "learning_rate": 1e-3,
+    "compile": True,
+}
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
+
+
+def build_classifier(
+    image_shape,
+    vocab_size: int,
+    sequence_length: int,
+    num_classes: int,
+    fusion="concat",
+    **options,
+) -> keras.Model:
+    """Build (and compile) an image + text classifier or a unimodal baseline.
+
+    The graph is ``image -> image_encoder``, ``text -> text_encoder``, the two
+    vectors -> ``fusion`` -> ``classification_head`` -> probabilities. With a
+    single modality the fusion is skipped.
+
+    Args:
+        image_shape: ``(height, width, channels)`` of the float32 images in [0, 1].
+        vocab_size: number of token ids including 0 (padding), >= 2.
+        sequence_length: length of the int32 token-id sequences, >= 1.
+        num_classes: number of classes, >= 2.
+        fusion: a name from :func:`mmtutorial.fusion.available` or a fusion layer.
+        **options: any of ``modalities`` (``("image", "text")``, ``("image",)``
+            or ``("text",)``), ``image_filters``, ``image_pooling``
+            (``"flatten"``, ``"avg"``, ``"max"``), ``image_projection``,
+            ``embedding_dim``, ``text_units``, ``fusion_config`` (a dict of
+            keyword arguments for the fusion), ``hidden_units``, ``dropout``,
+            ``learning_rate`` (Adam) and ``compile`` (``False`` to skip it).
+
+    Returns:
+        A ``keras.Model`` whose input is a dict keyed by modality and whose
+        output has shape ``(batch, num_classes)``.
+
+    Raises:
+        ValueError: naming the argument and the value received, for any
+            invalid argument or unknown option.
+
+    Example:
+        >>> model = build_classifier((32, 32, 3), vocab_size=40, sequence_length=12, num_classes=21)
+        >>> model.output_shape
+        (None, 21)
+    """
+    unknown = sorted(set(options) - set(_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; valid options are {sorted(_DEFAULTS)}")
+    opts = {**_DEFAULTS, **options}
+
+    image_shape = encoders.check_image_shape(image_shape)
+    _check_int("vocab_size", vocab_size, 2)
+    _check_int("sequence_length", sequence_length, 1)
+    _check_int("num_classes", num_classes, 2)
+    modalities = opts["modalities"]
+    if isinstance(modalities, str):
+        modalities = (modalities,)
+    modalities = tuple(modalities)
+    if not modalities or len(set(modalities)) != len(modalities) or not set(modalities) <= set(MODALITIES):
+        raise ValueError(
+            f"modalities must be a non-empty selection of {list(MODALITIES)} without repeats; "
+            f"received {opts['modalities']!r}"
+        )
+    fusion_config = opts["fusion_config"] or {}
+    if not isinstance(fusion_config, dict):
+        raise ValueError(f"fusion_config must be a dict; received {fusion_config!r}")
+    fusion_layer = fusion_module.get(fusion, **fusion_config) if len(modalities) > 1 else None
+    rate = opts["learning_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+        raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
+
+    inputs, features = {}, []
+    if "image" in modalities:
+        inputs["image"] = keras.Input(shape=image_shape, dtype="float32", name="image")
+        encoder = encoders.image_encoder(
+            image_shape,
+            filters=opts["image_filters"],
+            pooling=opts["image_pooling"],
+            projection_dim=opts["image_projection"],
+        )
+        features.append(encoder(inputs["image"]))
+    if "text" in modalities:
+        inputs["text"] = keras.Input(shape=(sequence_length,), dtype="int32", name="text")
+        encoder = encoders.text_encoder(
+            vocab_size,
+            sequence_length,
+            embedding_dim=opts["embedding_dim"],
+            units=opts["text_units"],
+        )
+        features.append(encoder(inputs["text"]))
+
+    fused = fusion_layer(features) if fusion_layer is not None else features[0]
+    head = heads.classification_head(
+        num_classes, hidden_units=opts["hidden_units"], dropout=opts["dropout"]
+    )
+    name = "_".join(modalities) + ("_" + fusion_layer.fusion_name if fusion_layer else "_only")
+    model = keras.Model(inputs=inputs, outputs=head(fused), name=name)
+    if opts["compile"]:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def input_keys(model: keras.Model) -> tuple:
+    """The input names a model built here expects, e.g. ``("image", "text")``."""
+    structure = model.input
+    if isinstance(structure, dict):
+        return tuple(structure)
+    if not isinstance(structure, (list, tuple)):
+        structure = [structure]
+    return tuple(t.name for t in structure)

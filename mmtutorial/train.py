@@ -1,0 +1,204 @@
+"""Training: seeding, checked ``tf.data`` pipelines, fitting and evaluation.
+
+The helpers here check every batch of inputs against the model before
+anything is built (:func:`mmtutorial.data.check_features`), so a mistake meets
+a message that names it instead of an error from deep inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import data as data_module
+from .models import input_keys
+
+__all__ = ["set_seed", "model_spec", "make_dataset", "fit", "predict", "evaluate"]
+
+
+def _predict(model, dataset):
+    """``model.predict`` without TensorFlow's retracing warning.
+
+    A notebook that builds several models, or predicts on a final partial
+    batch, traces the prediction step more than once by design; TensorFlow's
+    warning about it would only be noise on the page.
+    """
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        return np.asarray(model.predict(dataset, verbose=0))
+    finally:
+        logger.setLevel(level)
+
+
+def set_seed(seed: int) -> None:
+    """Make runs repeatable: seed Python, NumPy and TensorFlow, and ask TF for
+    deterministic kernels.
+
+    With the same seed, the same data and the same model code, two fits end
+    with bit-identical weights on the same machine.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; received {seed!r}")
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+def model_spec(model: keras.Model) -> dict:
+    """What a model built by :mod:`mmtutorial.models` expects of its inputs."""
+    keys = input_keys(model)
+    structure = model.input if isinstance(model.input, dict) else dict(zip(keys, model.inputs))
+    spec = {"keys": keys, "image_shape": None, "sequence_length": None, "vocab_size": None}
+    if "image" in structure:
+        spec["image_shape"] = tuple(structure["image"].shape[1:])
+    if "text" in structure:
+        spec["sequence_length"] = structure["text"].shape[1]
+        sizes = [
+            layer.input_dim
+            for layer in model._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.Embedding)
+        ]
+        spec["vocab_size"] = max(sizes) if sizes else None
+    spec["num_classes"] = model.output_shape[-1]
+    return spec
+
+
+def _unpack(split):
+    """Accept a :class:`~mmtutorial.data.Split` or a ``(features, labels)`` pair."""
+    if isinstance(split, data_module.Split):
+        return split.features, split.labels
+    if isinstance(split, (tuple, list)) and len(split) == 2:
+        return split[0], split[1]
+    if isinstance(split, dict):
+        return split, None
+    raise ValueError(
+        "expected a Split, a (features, labels) pair or a features dict; "
+        f"received {type(split).__name__}"
+    )
+
+
+def make_dataset(
+    features,
+    labels=None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    model: keras.Model | None = None,
+) -> tf.data.Dataset:
+    """A batched, prefetched ``tf.data.Dataset`` of checked inputs.
+
+    With ``model`` the features are checked against what the model expects
+    and reduced to its inputs (a text-only model gets only ``"text"``).
+
+    Args:
+        features: dict with ``"image"`` and/or ``"text"`` arrays.
+        labels: optional integer labels.
+        batch_size: samples per batch (>= 1).
+        shuffle: reshuffle every epoch, reproducibly from ``seed``.
+        seed: the shuffling seed.
+        model: optional model to check the inputs against.
+
+    Returns:
+        A dataset of ``features`` dicts, or ``(features, labels)`` pairs.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
+    if model is not None:
+        spec = model_spec(model)
+        checked = data_module.check_features(
+            features,
+            image_shape=spec["image_shape"],
+            sequence_length=spec["sequence_length"],
+            vocab_size=spec["vocab_size"],
+            keys=spec["keys"],
+            labels=labels,
+            num_classes=spec["num_classes"],
+        )
+    else:
+        keys = tuple(k for k in ("image", "text") if isinstance(features, dict) and k in features)
+        checked = data_module.check_features(features, keys=keys or ("image", "text"), labels=labels)
+    elements = checked if labels is None else (checked, np.asarray(labels, dtype="int32"))
+    dataset = tf.data.Dataset.from_tensor_slices(elements)
+    if shuffle:
+        size = int(next(iter(checked.values())).shape[0])
+        dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def fit(
+    model: keras.Model,
+    train,
+    validation=None,
+    *,
+    epochs: int = 5,
+    batch_size: int = 32,
+    seed: int = 0,
+    callbacks=None,
+    verbose: int = 0,
+) -> keras.callbacks.History:
+    """Seed, build checked ``tf.data`` pipelines, and ``model.fit``.
+
+    Args:
+        model: a compiled model from :func:`mmtutorial.models.build_classifier`.
+        train: a :class:`~mmtutorial.data.Split` or ``(features, labels)``.
+        validation: the same, or ``None``.
+        epochs: passes over the training data (>= 1).
+        batch_size: samples per batch.
+        seed: seeds the weights' updates (dropout) and the shuffling. Seed
+            before building the model (:func:`set_seed`) to fix its initial
+            weights too.
+        callbacks: Keras callbacks.
+        verbose: Keras verbosity (0 silent).
+
+    Returns:
+        The ``keras.callbacks.History``; ``history.history`` maps metric names
+        (``"loss"``, ``"accuracy"``, ``"val_loss"``, ...) to per-epoch lists.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; received {epochs!r}")
+    features, labels = _unpack(train)
+    if labels is None:
+        raise ValueError("train needs labels: pass a Split or a (features, labels) pair")
+    train_ds = make_dataset(
+        features, labels, batch_size=batch_size, shuffle=True, seed=seed, model=model
+    )
+    val_ds = None
+    if validation is not None:
+        v_features, v_labels = _unpack(validation)
+        if v_labels is None:
+            raise ValueError("validation needs labels: pass a Split or a (features, labels) pair")
+        val_ds = make_dataset(v_features, v_labels, batch_size=batch_size, model=model)
+    set_seed(seed)
+    return model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=int(epochs),
+        shuffle=False,  # the pipeline already shuffles, reproducibly
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+
+
+def predict(model: keras.Model, features, *, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities ``(n, num_classes)`` for checked inputs.
+
+    ``features`` may hold more modalities than the model uses (a
+    :class:`~mmtutorial.data.Split`'s features suit every model).
+    """
+    if isinstance(features, data_module.Split):
+        features = features.features
+    dataset = make_dataset(features, batch_size=batch_size, model=model)
+    return _predict(model, dataset)
+
+
+def evaluate(model: keras.Model, split, *, batch_size: int = 256) -> float:
+    """Accuracy of ``model`` on a :class:`~mmtutorial.data.Split` or ``(features, labels)``."""
+    features, labels = _unpack(split)
+    if labels is None:
+        raise ValueError("evaluate needs labels: pass a Split or a (features, labels) pair")
+    dataset = make_dataset(features, labels, batch_size=batch_size, model=model)
+    probabilities = _predict(model, dataset)
+    return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))

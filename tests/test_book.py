@@ -1,0 +1,79 @@
+"""The book: notebooks committed clean, and the whole book builds with warnings as errors.
+
+The build runs in a fresh output folder, so every chapter executes against the
+package as it is now (no stale cache), and the HTML is checked for what a reader
+should see.
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "book/ holds no notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path):
+    notebook = json.loads(path.read_text())
+    dirty = [
+        index
+        for index, cell in enumerate(notebook["cells"])
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_notebook_is_in_the_table_of_contents(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"book/{path.stem}" in toc
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("book")
+    jupyter_book = pathlib.Path(sys.executable).parent / "jupyter-book"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("MPLBACKEND", None)  # the kernels should use Jupyter's own inline backend
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "--builder", "html", "-W", "-n", "--keep-going"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return output / "_build" / "html"
+
+
+def test_book_builds_and_has_an_index(built_book):
+    assert (built_book / "index.html").exists()
+    assert (built_book / "book" / "intro.html").exists()
+
+
+def test_walkthrough_page_shows_its_figures_and_tables(built_book):
+    page = (built_book / "book" / "code_walkthrough.html").read_text()
+    figures = re.findall(r'<img[^>]+src="[^"]+\.png"', page)
+    assert len(figures) >= 4, f"expected the sample grid, curves, ceiling chart and confusion matrix; found {len(figures)}"
+    assert page.count("<table") >= 3
+    assert "image + text" in page and "0.853" in page
+
+
+@pytest.mark.parametrize("noise", ["Traceback", "oneDNN", "WARNING:tensorflow", "cuInit", "absl::"])
+def test_no_error_or_log_noise_reaches_the_pages(built_book, noise):
+    for page in built_book.rglob("*.html"):
+        if page.parent.name in {"_static", "genindex"}:
+            continue
+        text = page.read_text()
+        assert noise not in text, f"{page.relative_to(built_book)} contains {noise!r}"
