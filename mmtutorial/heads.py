@@ -10,7 +10,45 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ["classification_head"]
+__all__ = ["ResumableDropout", "classification_head"]
+
+
+@keras.saving.register_keras_serializable(package="mmtutorial")
+class ResumableDropout(keras.layers.Dropout):
+    """``keras.layers.Dropout`` whose random state is saved with the model.
+
+    Keras's ``Dropout`` draws its masks from a seed generator whose state is
+    not written to ``.keras`` files, so a model loaded from a checkpoint
+    draws different masks than the run it came from, and a resumed training
+    run drifts away from an uninterrupted one. This layer saves and restores
+    that state, so resuming reproduces the uninterrupted run exactly. It
+    behaves like ``Dropout`` in every other way: during training each input is
+    zeroed with probability ``rate`` and the rest are scaled by
+    ``1 / (1 - rate)``; at inference it is the identity.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = ResumableDropout(0.5, seed=1)
+        >>> np.asarray(layer(np.ones((1, 4)), training=False)).tolist()
+        [[1.0, 1.0, 1.0, 1.0]]
+    """
+
+    _STATE_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        generator = getattr(self, "seed_generator", None)  # absent when rate == 0
+        if generator is not None:
+            store[self._STATE_KEY] = keras.ops.convert_to_numpy(generator.state.value)
+
+    def load_own_variables(self, store):
+        if getattr(self, "seed_generator", None) is None:
+            return
+        if self._STATE_KEY not in store:
+            raise ValueError(
+                f"{self.name}: the saved file holds no dropout random state "
+                f"(keys found: {list(store.keys())})"
+            )
+        self.seed_generator.state.assign(store[self._STATE_KEY])
 
 
 def classification_head(
@@ -20,6 +58,8 @@ def classification_head(
     name: str = "head",
 ) -> keras.Sequential:
     """``Dense(hidden_units, relu) -> Dropout(dropout) -> Dense(num_classes, softmax)``.
+
+    The dropout is a :class:`ResumableDropout`, so checkpoints resume exactly.
 
     For a fused vector ``z`` it computes
     ``p(y | z) = softmax(W_2 dropout(relu(W_1 z + b_1)) + b_2)``.
@@ -51,7 +91,7 @@ def classification_head(
     return keras.Sequential(
         [
             keras.layers.Dense(hidden_units, activation="relu", name="hidden"),
-            keras.layers.Dropout(dropout, name="dropout"),
+            ResumableDropout(dropout, name="dropout"),
             keras.layers.Dense(num_classes, activation="softmax", name="probabilities"),
         ],
         name=name,

@@ -13,7 +13,7 @@ import keras
 
 from . import encoders, fusion as fusion_module, heads
 
-__all__ = ["MODALITIES", "build_classifier", "input_keys"]
+__all__ = ["MODALITIES", "assemble_classifier", "build_classifier", "input_keys"]
 
 MODALITIES = ("image", "text")
 
@@ -35,6 +35,12 @@ _DEFAULTS = {
 def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
+
+
+def _check_rate(rate):
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+        raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
+    return rate
 
 
 def build_classifier(
@@ -99,39 +105,107 @@ def build_classifier(
     if not isinstance(fusion_config, dict):
         raise ValueError(f"fusion_config must be a dict; received {fusion_config!r}")
     fusion_layer = fusion_module.get(fusion, **fusion_config) if len(modalities) > 1 else None
-    rate = opts["learning_rate"]
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-        raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
+    rate = _check_rate(opts["learning_rate"])
 
-    inputs, features = {}, []
+    encoders_by_key = {}
     if "image" in modalities:
-        inputs["image"] = keras.Input(shape=image_shape, dtype="float32", name="image")
-        encoder = encoders.image_encoder(
+        encoders_by_key["image"] = encoders.image_encoder(
             image_shape,
             filters=opts["image_filters"],
             pooling=opts["image_pooling"],
             projection_dim=opts["image_projection"],
         )
-        features.append(encoder(inputs["image"]))
     if "text" in modalities:
-        inputs["text"] = keras.Input(shape=(sequence_length,), dtype="int32", name="text")
-        encoder = encoders.text_encoder(
+        encoders_by_key["text"] = encoders.text_encoder(
             vocab_size,
             sequence_length,
             embedding_dim=opts["embedding_dim"],
             units=opts["text_units"],
         )
-        features.append(encoder(inputs["text"]))
-
-    fused = fusion_layer(features) if fusion_layer is not None else features[0]
-    head = heads.classification_head(
-        num_classes, hidden_units=opts["hidden_units"], dropout=opts["dropout"]
+    return assemble_classifier(
+        encoders_by_key,
+        num_classes,
+        fusion=fusion_layer,
+        hidden_units=opts["hidden_units"],
+        dropout=opts["dropout"],
+        learning_rate=rate,
+        compile=opts["compile"],
     )
-    name = "_".join(modalities) + ("_" + fusion_layer.fusion_name if fusion_layer else "_only")
+
+
+def assemble_classifier(
+    encoders_by_key: dict,
+    num_classes: int,
+    fusion="concat",
+    *,
+    fusion_config: dict | None = None,
+    hidden_units: int = 128,
+    dropout: float = 0.5,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+    name: str | None = None,
+) -> keras.Model:
+    """Join any encoders into one classifier: one input per key, fusion, head.
+
+    This is the general form of :func:`build_classifier`, for modalities other
+    than image and text (audio, a range sensor, a report): each encoder is a
+    single-input Keras model that maps its modality to a vector, and the model's
+    input dict uses the same keys.
+
+    Args:
+        encoders_by_key: modality name -> encoder model (its input shape and
+            dtype become the model's input for that key).
+        num_classes: number of classes (>= 2).
+        fusion: a registered fusion name or layer; ignored for one encoder.
+        fusion_config: keyword arguments for the fusion.
+        hidden_units, dropout: the head's settings.
+        learning_rate: Adam's learning rate.
+        compile: compile with the sparse categorical cross-entropy and accuracy.
+        name: the model's name (default: the keys and the fusion).
+
+    Returns:
+        A ``keras.Model`` taking a dict keyed like ``encoders_by_key``.
+
+    Example:
+        >>> model = assemble_classifier(
+        ...     {"text": encoders.text_encoder(vocab_size=40, sequence_length=12)}, num_classes=3)
+        >>> model.output_shape
+        (None, 3)
+    """
+    if not isinstance(encoders_by_key, dict) or not encoders_by_key:
+        raise ValueError(
+            f"encoders_by_key must be a non-empty dict of name -> encoder; received {encoders_by_key!r}"
+        )
+    for key, encoder in encoders_by_key.items():
+        if not isinstance(key, str) or not isinstance(encoder, keras.Model) or len(encoder.inputs) != 1:
+            raise ValueError(
+                "each entry of encoders_by_key must map a string to a single-input keras.Model; "
+                f"received {key!r}: {encoder!r}"
+            )
+        if len(encoder.output_shape) != 2:
+            raise ValueError(
+                f"encoder {key!r} must output one vector per sample (rank 2); "
+                f"its output shape is {encoder.output_shape}"
+            )
+    _check_int("num_classes", num_classes, 2)
+    _check_rate(learning_rate)
+    fusion_layer = None
+    if len(encoders_by_key) > 1:
+        fusion_layer = fusion_module.get(fusion, **(fusion_config or {}))
+
+    inputs, features = {}, []
+    for key, encoder in encoders_by_key.items():
+        spec = encoder.inputs[0]
+        inputs[key] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=key)
+        features.append(encoder(inputs[key]))
+    fused = fusion_layer(features) if fusion_layer is not None else features[0]
+    head = heads.classification_head(num_classes, hidden_units=hidden_units, dropout=dropout)
+    if name is None:
+        name = "_".join(inputs) + ("_" + fusion_layer.fusion_name if fusion_layer else "_only")
     model = keras.Model(inputs=inputs, outputs=head(fused), name=name)
-    if opts["compile"]:
+    if compile:
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=rate),
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )

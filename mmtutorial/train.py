@@ -47,10 +47,22 @@ def set_seed(seed: int) -> None:
 
 
 def model_spec(model: keras.Model) -> dict:
-    """What a model built by :mod:`mmtutorial.models` expects of its inputs."""
+    """What a model built by :mod:`mmtutorial.models` expects of its inputs.
+
+    Returns a dict with ``keys`` (input names), ``inputs`` (name ->
+    ``(shape_without_batch, dtype)``), ``image_shape``, ``sequence_length`` and
+    ``vocab_size`` (``None`` where the model has no such input) and
+    ``num_classes``.
+    """
     keys = input_keys(model)
     structure = model.input if isinstance(model.input, dict) else dict(zip(keys, model.inputs))
-    spec = {"keys": keys, "image_shape": None, "sequence_length": None, "vocab_size": None}
+    spec = {
+        "keys": keys,
+        "inputs": {k: (tuple(t.shape[1:]), t.dtype) for k, t in structure.items()},
+        "image_shape": None,
+        "sequence_length": None,
+        "vocab_size": None,
+    }
     if "image" in structure:
         spec["image_shape"] = tuple(structure["image"].shape[1:])
     if "text" in structure:
@@ -63,6 +75,21 @@ def model_spec(model: keras.Model) -> dict:
         spec["vocab_size"] = max(sizes) if sizes else None
     spec["num_classes"] = model.output_shape[-1]
     return spec
+
+
+def _check_for(model, features, labels=None):
+    """Check ``features`` (and ``labels``) against what ``model`` expects."""
+    spec = model_spec(model)
+    return data_module.check_features(
+        features,
+        image_shape=spec["image_shape"],
+        sequence_length=spec["sequence_length"],
+        vocab_size=spec["vocab_size"],
+        keys=spec["keys"],
+        labels=labels,
+        num_classes=spec["num_classes"],
+        input_specs=spec["inputs"],
+    )
 
 
 def _unpack(split):
@@ -107,25 +134,39 @@ def make_dataset(
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
     if model is not None:
-        spec = model_spec(model)
-        checked = data_module.check_features(
-            features,
-            image_shape=spec["image_shape"],
-            sequence_length=spec["sequence_length"],
-            vocab_size=spec["vocab_size"],
-            keys=spec["keys"],
-            labels=labels,
-            num_classes=spec["num_classes"],
-        )
+        checked = _check_for(model, features, labels)
     else:
-        keys = tuple(k for k in ("image", "text") if isinstance(features, dict) and k in features)
-        checked = data_module.check_features(features, keys=keys or ("image", "text"), labels=labels)
+        keys = tuple(features) if isinstance(features, dict) else ("image", "text")
+        checked = data_module.check_features(features, keys=keys, labels=labels)
     elements = checked if labels is None else (checked, np.asarray(labels, dtype="int32"))
     dataset = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle:
         size = int(next(iter(checked.values())).shape[0])
         dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_batches(checked, labels, *, batch_size, seed, first_epoch, epochs):
+    """Batches for epochs ``first_epoch .. epochs - 1``, each in its own fixed order.
+
+    Epoch ``e`` visits the samples in the order ``default_rng([seed, e])``
+    draws, whatever happened before it, so a run resumed at epoch ``e`` sees
+    exactly the batches an uninterrupted run would have seen.
+    """
+    size = int(labels.shape[0])
+    orders = np.stack(
+        [np.random.default_rng([seed, epoch]).permutation(size) for epoch in range(first_epoch, epochs)]
+    ).astype("int64")
+    tensors = {key: tf.constant(value) for key, value in checked.items()}
+    targets = tf.constant(labels)
+
+    def gather(indices):
+        return {key: tf.gather(value, indices) for key, value in tensors.items()}, tf.gather(targets, indices)
+
+    batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    return batches.map(gather).prefetch(tf.data.AUTOTUNE), -(-size // batch_size)
 
 
 def fit(
@@ -136,20 +177,28 @@ def fit(
     epochs: int = 5,
     batch_size: int = 32,
     seed: int = 0,
+    initial_epoch: int = 0,
     callbacks=None,
     verbose: int = 0,
 ) -> keras.callbacks.History:
     """Seed, build checked ``tf.data`` pipelines, and ``model.fit``.
 
+    Every epoch visits the training samples in an order fixed by ``seed`` and
+    the epoch number, so training is repeatable and resumable: a model saved
+    after epoch ``k`` (for example by ``keras.callbacks.ModelCheckpoint``),
+    loaded back and fitted on with ``initial_epoch=k`` ends with the same
+    weights as a run that was never interrupted.
+
     Args:
-        model: a compiled model from :func:`mmtutorial.models.build_classifier`.
+        model: a compiled model from :mod:`mmtutorial.models`.
         train: a :class:`~mmtutorial.data.Split` or ``(features, labels)``.
         validation: the same, or ``None``.
-        epochs: passes over the training data (>= 1).
+        epochs: the epoch to stop after (>= 1), counted from 0 like Keras.
         batch_size: samples per batch.
-        seed: seeds the weights' updates (dropout) and the shuffling. Seed
+        seed: seeds the sample order and the global random state. Seed
             before building the model (:func:`set_seed`) to fix its initial
             weights too.
+        initial_epoch: the epoch to start from when resuming.
         callbacks: Keras callbacks.
         verbose: Keras verbosity (0 silent).
 
@@ -157,14 +206,17 @@ def fit(
         The ``keras.callbacks.History``; ``history.history`` maps metric names
         (``"loss"``, ``"accuracy"``, ``"val_loss"``, ...) to per-epoch lists.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; received {epochs!r}")
+    for name, value, low in (("epochs", epochs, 1), ("initial_epoch", initial_epoch, 0), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
+    if initial_epoch >= epochs:
+        raise ValueError(
+            f"initial_epoch must be smaller than epochs; received initial_epoch={initial_epoch}, epochs={epochs}"
+        )
     features, labels = _unpack(train)
     if labels is None:
         raise ValueError("train needs labels: pass a Split or a (features, labels) pair")
-    train_ds = make_dataset(
-        features, labels, batch_size=batch_size, shuffle=True, seed=seed, model=model
-    )
+    checked = _check_for(model, features, labels)
     val_ds = None
     if validation is not None:
         v_features, v_labels = _unpack(validation)
@@ -172,11 +224,21 @@ def fit(
             raise ValueError("validation needs labels: pass a Split or a (features, labels) pair")
         val_ds = make_dataset(v_features, v_labels, batch_size=batch_size, model=model)
     set_seed(seed)
+    train_ds, steps = _epoch_batches(
+        checked,
+        np.asarray(labels, dtype="int32"),
+        batch_size=int(batch_size),
+        seed=int(seed),
+        first_epoch=int(initial_epoch),
+        epochs=int(epochs),
+    )
     return model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=int(epochs),
-        shuffle=False,  # the pipeline already shuffles, reproducibly
+        initial_epoch=int(initial_epoch),
+        steps_per_epoch=steps,
+        shuffle=False,  # the order is fixed per epoch above
         callbacks=callbacks,
         verbose=verbose,
     )

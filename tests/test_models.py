@@ -97,3 +97,25 @@ def test_no_lambda_layers_anywhere(task):
 def test_build_classifier_names_the_bad_argument(args, options, match):
     with pytest.raises(ValueError, match=match):
         build_classifier(*args, **options)
+
+
+def test_assemble_classifier_rejects_bad_encoders():
+    with pytest.raises(ValueError, match="encoders_by_key must be a non-empty dict"):
+        mt.models.assemble_classifier({}, num_classes=3)
+    with pytest.raises(ValueError, match="must map a string to a single-input keras.Model"):
+        mt.models.assemble_classifier({"x": "not a model"}, num_classes=3)
+    sequence = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(9, 4)])
+    with pytest.raises(ValueError, match=r"encoder 'x' must output one vector per sample \(rank 2\)"):
+        mt.models.assemble_classifier({"x": sequence}, num_classes=3)
+
+
+def test_resumable_dropout_saves_its_random_state(tmp_path):
+    layer_model = keras.Sequential([keras.Input((64,)), mt.heads.ResumableDropout(0.5, seed=3)])
+    x = np.ones((2, 64), "float32")
+    layer_model(x, training=True)  # advance the random state once
+    path = str(tmp_path / "d.keras")
+    layer_model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        np.asarray(layer_model(x, training=True)), np.asarray(restored(x, training=True))
+    )
