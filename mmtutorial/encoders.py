@@ -188,3 +188,168 @@ def text_encoder(
         ],
         name=name,
     )
+
+
+# -- data augmentation ------------------------------------------------------------
+
+
+def augmentation(
+    translation: float = 0.1,
+    horizontal_flip: bool = True,
+    fill_mode: str = "constant",
+    seed: int | None = None,
+    name: str = "augmentation",
+) -> keras.Sequential:
+    """Random label-preserving image transformations, active only while training.
+
+    For the book's shapes two transformations keep the label: a mirror image
+    left to right (every shape is symmetric about its vertical axis) and a
+    small shift (the label does not depend on where the object is). Others do
+    not: a vertical flip turns the triangle upside down, a 90-degree rotation
+    stands the bar on end, and a 45-degree rotation turns a square into a
+    diamond. Shifts move whole pixels (nearest-neighbour interpolation), so
+    they do not blur the image's noise. At inference (``training=False``) the
+    block is the identity.
+
+    Args:
+        translation: largest shift, as a fraction of the height and width, in
+            [0, 1); 0 turns shifting off.
+        horizontal_flip: mirror half of the images left to right.
+        fill_mode: how ``keras.layers.RandomTranslation`` fills the pixels a
+            shift uncovers: ``"constant"`` (zeros, the default), ``"nearest"``,
+            ``"reflect"`` or ``"wrap"``.
+        seed: optional seed for repeatable draws.
+        name: the block's name.
+
+    Returns:
+        A ``keras.Sequential`` to put in front of an image encoder, for example
+        ``keras.Sequential([keras.Input(shape), augmentation(), image_encoder(shape)])``.
+
+    Example:
+        >>> import numpy as np
+        >>> block = augmentation(seed=0)
+        >>> images = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
+        >>> bool(np.array_equal(np.asarray(block(images, training=False)), images))
+        True
+    """
+    if (
+        isinstance(translation, bool)
+        or not isinstance(translation, (int, float))
+        or not 0.0 <= translation < 1.0
+    ):
+        raise ValueError(f"translation must be a number in [0, 1); received {translation!r}")
+    if not isinstance(horizontal_flip, bool):
+        raise ValueError(f"horizontal_flip must be True or False; received {horizontal_flip!r}")
+    fill_modes = ("constant", "nearest", "reflect", "wrap")
+    if fill_mode not in fill_modes:
+        raise ValueError(f"fill_mode must be one of {list(fill_modes)}; received {fill_mode!r}")
+    if seed is not None:
+        _positive_int("seed", seed, minimum=0)
+    layers = []
+    if horizontal_flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"))
+    if translation > 0:
+        layers.append(
+            keras.layers.RandomTranslation(
+                translation,
+                translation,
+                fill_mode=fill_mode,
+                interpolation="nearest",
+                seed=None if seed is None else seed + 1,
+                name="random_translation",
+            )
+        )
+    if not layers:
+        raise ValueError("augmentation needs translation > 0 or horizontal_flip=True; both are off")
+    return keras.Sequential(layers, name=name)
+
+
+__all__ += ["augmentation"]
+
+
+def signal_encoder(
+    input_shape,
+    filters=(16, 32),
+    kernel_size: int = 5,
+    pooling: str = "flatten",
+    projection_dim: int | None = None,
+    name: str = "signal_encoder",
+) -> keras.Sequential:
+    """A 1-D CNN for signals such as a range scan or an audio envelope.
+
+    The 1-D twin of :func:`image_encoder`. Each block is
+    ``Conv1D(f, kernel_size, relu, padding="valid")`` followed by
+    ``MaxPooling1D(2)``; a convolution with kernel ``W`` (``k x c x f``) and
+    bias ``b`` computes ``y[t, j] = relu(b[j] + sum_{s < k, i < c} x[t + s, i]
+    W[s, i, j])``, so each block maps a length ``L`` to ``floor((L - k + 1) /
+    2)``. ``pooling`` turns the last ``(length, channels)`` map into a vector:
+    ``"flatten"`` keeps positions (use it when *where* something is matters),
+    ``"avg"`` and ``"max"`` pool them away.
+
+    Args:
+        input_shape: ``(length, channels)``, e.g. ``(64, 1)`` for 64 readings.
+        filters: filters of each conv block.
+        kernel_size: width of every convolution kernel.
+        pooling: one of ``"flatten"``, ``"avg"``, ``"max"``.
+        projection_dim: optional size of a final ``Dense(projection_dim, relu)``.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Sequential`` mapping ``(batch, length, channels)`` to
+        ``(batch, features)``.
+
+    Example:
+        >>> signal_encoder((64, 1)).output_shape  # 64 -> 30 -> 13, times 32 filters
+        (None, 416)
+        >>> signal_encoder((64, 1), pooling="avg").output_shape
+        (None, 32)
+    """
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+    ):
+        hint = " (add a channel axis: (length, 1))" if shape is not None and len(shape) == 1 else ""
+        raise ValueError(
+            "input_shape must be (length, channels) with two positive integers; "
+            f"received {input_shape!r}{hint}"
+        )
+    filters = tuple(filters)
+    if not filters:
+        raise ValueError(f"filters must name at least one conv block; received {filters!r}")
+    for f in filters:
+        _positive_int("each entry of filters", f)
+    _positive_int("kernel_size", kernel_size)
+    if pooling not in IMAGE_POOLING:
+        raise ValueError(f"pooling must be one of {list(IMAGE_POOLING)}; received {pooling!r}")
+    if projection_dim is not None:
+        _positive_int("projection_dim", projection_dim)
+    if conv_output_size(shape[0], len(filters), kernel=kernel_size) < 1:
+        shortest = 1
+        while conv_output_size(shortest, len(filters), kernel=kernel_size) < 1:
+            shortest += 1
+        raise ValueError(
+            f"input_shape {shape} is too short for {len(filters)} conv blocks with kernel_size "
+            f"{kernel_size}; use signals of at least {shortest} steps"
+        )
+
+    layers = [keras.Input(shape=shape, dtype="float32", name="signal")]
+    for index, f in enumerate(filters, start=1):
+        layers.append(keras.layers.Conv1D(f, kernel_size, activation="relu", name=f"conv{index}"))
+        layers.append(keras.layers.MaxPooling1D(2, name=f"pool{index}"))
+    if pooling == "flatten":
+        layers.append(keras.layers.Flatten(name="flatten"))
+    elif pooling == "avg":
+        layers.append(keras.layers.GlobalAveragePooling1D(name="global_avg_pool"))
+    else:
+        layers.append(keras.layers.GlobalMaxPooling1D(name="global_max_pool"))
+    if projection_dim is not None:
+        layers.append(keras.layers.Dense(projection_dim, activation="relu", name="projection"))
+    return keras.Sequential(layers, name=name)
+
+
+__all__ += ["signal_encoder"]

@@ -264,3 +264,146 @@ def evaluate(model: keras.Model, split, *, batch_size: int = 256) -> float:
     dataset = make_dataset(features, labels, batch_size=batch_size, model=model)
     probabilities = _predict(model, dataset)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
+
+
+# -- retrieval: embeddings of a collection, and how well queries find their match ---
+
+
+def _tower(model, key):
+    """The ``"<key>_embedder"`` of a dual encoder, or ``model`` if it is that tower."""
+    name = f"{key}_embedder"
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"expected a dual encoder or its {name}; received {type(model).__name__}")
+    if model.name == name:
+        return model
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise ValueError(
+            f"model {model.name!r} has no layer {name!r}; pass a model from "
+            "mmtutorial.models.build_dual_encoder or one of its towers"
+        ) from None
+
+
+def _embed(tower, checked, batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
+    dataset = tf.data.Dataset.from_tensor_slices(checked).batch(int(batch_size))
+    return _predict(tower, dataset)
+
+
+def embed_images(model: keras.Model, images, *, batch_size: int = 256) -> np.ndarray:
+    """Unit-length embeddings ``(n, embedding_dim)`` of checked images.
+
+    ``model`` is a dual encoder from :func:`mmtutorial.models.build_dual_encoder`
+    or its ``"image_embedder"``.
+    """
+    tower = _tower(model, "image")
+    checked = data_module.check_features(
+        {"image": images}, image_shape=tuple(tower.inputs[0].shape[1:]), keys=("image",)
+    )
+    return _embed(tower, checked["image"], batch_size)
+
+
+def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndarray:
+    """Unit-length embeddings ``(n, embedding_dim)`` of checked token-id sequences.
+
+    ``model`` is a dual encoder from :func:`mmtutorial.models.build_dual_encoder`
+    or its ``"text_embedder"``.
+    """
+    tower = _tower(model, "text")
+    sizes = [
+        layer.input_dim
+        for layer in tower._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.Embedding)
+    ]
+    checked = data_module.check_features(
+        {"text": tokens},
+        sequence_length=tower.inputs[0].shape[1],
+        vocab_size=max(sizes) if sizes else None,
+        keys=("text",),
+    )
+    return _embed(tower, checked["text"], batch_size)
+
+
+def _check_similarity(similarity, relevant):
+    scores = np.asarray(similarity)
+    if scores.ndim != 2 or 0 in scores.shape or not np.issubdtype(scores.dtype, np.number):
+        raise ValueError(
+            "similarity must be a non-empty 2-D array of scores (queries, items); "
+            f"received shape {scores.shape} and dtype {scores.dtype}"
+        )
+    if not np.isfinite(scores).all():
+        raise ValueError(f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)")
+    if relevant is None:
+        if scores.shape[0] > scores.shape[1]:
+            raise ValueError(
+                "with relevant=None, query i's match is item i, so there must be at least as many "
+                f"items as queries; received similarity of shape {scores.shape}"
+            )
+        relevant = np.eye(*scores.shape, dtype=bool)
+    relevant = np.asarray(relevant)
+    if relevant.shape != scores.shape or relevant.dtype != bool:
+        raise ValueError(
+            f"relevant must be a boolean array of the similarity's shape {scores.shape}; "
+            f"received shape {relevant.shape} and dtype {relevant.dtype}"
+        )
+    if not relevant.any(axis=1).all():
+        raise ValueError(
+            f"every query needs at least one relevant item; query {int(np.argmin(relevant.any(axis=1)))} has none"
+        )
+    return scores, relevant
+
+
+def match_ranks(similarity, relevant=None) -> np.ndarray:
+    """The rank (0 = first) at which each query finds its best relevant item.
+
+    Row ``i`` of ``similarity`` scores query ``i`` against every item. The
+    rank is the number of irrelevant items that score at least as high as
+    the best relevant one, so ties count against the query.
+
+    Args:
+        similarity: ``(queries, items)`` scores, higher = more similar.
+        relevant: optional boolean ``(queries, items)`` array of the items that
+            count as a match; by default query ``i``'s only match is item ``i``.
+
+    Returns:
+        int array ``(queries,)``.
+
+    Example:
+        >>> match_ranks([[0.9, 0.1], [0.8, 0.3]]).tolist()
+        [0, 1]
+    """
+    scores, relevant = _check_similarity(similarity, relevant)
+    best = np.where(relevant, scores, -np.inf).max(axis=1, keepdims=True)
+    return ((scores >= best) & ~relevant).sum(axis=1)
+
+
+def recall_at_k(similarity, k: int, relevant=None) -> float:
+    """Recall@k: the fraction of queries whose match is among the ``k`` best-scored items.
+
+    Row ``i`` of ``similarity`` scores query ``i`` against every item, and
+    query ``i``'s match is item ``i`` (or, with ``relevant``, any item marked
+    there). Ties count against the query. A random ranking of ``N`` items
+    scores ``k / N`` on average.
+
+    Args:
+        similarity: ``(queries, items)`` scores, e.g. ``text_embeddings @ image_embeddings.T``.
+        k: how many of the top items to look at, ``1 <= k <= items``.
+        relevant: optional boolean ``(queries, items)`` array of matches.
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+        >>> recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=1), recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=2)
+        (0.5, 1.0)
+    """
+    scores, relevant = _check_similarity(similarity, relevant)
+    items = scores.shape[1]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= items:
+        raise ValueError(f"k must be an integer in [1, {items}] (the number of items); received {k!r}")
+    return float(np.mean(match_ranks(scores, relevant) < k))
+
+
+__all__ += ["embed_images", "embed_texts", "match_ranks", "recall_at_k"]

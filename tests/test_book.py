@@ -6,11 +6,8 @@ should see.
 """
 
 import json
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -37,24 +34,6 @@ def test_notebooks_are_committed_without_outputs(path):
 def test_every_notebook_is_in_the_table_of_contents(path):
     toc = (ROOT / "_toc.yml").read_text()
     assert f"book/{path.stem}" in toc
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    output = tmp_path_factory.mktemp("book")
-    jupyter_book = pathlib.Path(sys.executable).parent / "jupyter-book"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("MPLBACKEND", None)  # the kernels should use Jupyter's own inline backend
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "--builder", "html", "-W", "-n", "--keep-going"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return output / "_build" / "html"
 
 
 def test_book_builds_and_has_an_index(built_book):

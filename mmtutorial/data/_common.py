@@ -1,0 +1,80 @@
+"""Helpers shared by the application tasks (speech, driving, medical).
+
+Kept private: each task exposes what readers need (``tokenize``,
+``vocabulary``, ``splits``); this module only saves writing the same checks
+three times.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def check_probability(name, value):
+    """Raise ``ValueError`` unless ``value`` is a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1]; received {value!r}")
+
+
+def check_count(n):
+    """Raise ``ValueError`` unless ``n`` is a positive integer."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; received {n!r}")
+
+
+def vocabulary_of(*phrase_groups) -> tuple:
+    """Every word of the given phrases, in first-seen order (placeholders excluded)."""
+    words = []
+    for group in phrase_groups:
+        for phrase in group:
+            words.extend(w for w in phrase.split() if not w.startswith("{"))
+    return tuple(dict.fromkeys(words))
+
+
+def tokenize(texts, vocabulary, sequence_length) -> np.ndarray:
+    """Token ids ``(n, sequence_length)``, int32, as Keras ``TextVectorization`` makes them.
+
+    Lower-case, strip punctuation, split on whitespace; id 0 is padding, id 1 an
+    unknown word, and ``vocabulary[i]`` gets id ``i + 2``. Longer texts are cut.
+    """
+    texts = list(texts)
+    bad = [t for t in texts if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"texts must be strings; received {bad[0]!r}")
+    index = {word: i + 2 for i, word in enumerate(vocabulary)}
+    ids = np.zeros((len(texts), sequence_length), dtype="int32")
+    for row, text in enumerate(texts):
+        words = _PUNCTUATION.sub("", text.lower()).split()[:sequence_length]
+        ids[row, : len(words)] = [index.get(w, 1) for w in words]
+    return ids
+
+
+def split_seeds(seed) -> list:
+    """Three independent seeds (train, validation, test) from one."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(3)]
+
+
+def splits(task, train, validation, test, seed) -> dict:
+    """Independent train, validation and test splits of ``task`` from one seed."""
+    seeds = split_seeds(seed)
+    return {
+        "train": task.generate(train, seed=seeds[0]),
+        "validation": task.generate(validation, seed=seeds[1]),
+        "test": task.generate(test, seed=seeds[2]),
+    }
+
+
+def smooth_noise(rng, n, size, scale) -> np.ndarray:
+    """``n`` fields of Gaussian noise low-pass filtered with a Gaussian of width ``scale`` pixels,
+    normalised to unit standard deviation (float32, ``(n, size, size)``)."""
+    white = rng.standard_normal((n, size, size))
+    frequency = np.fft.fftfreq(size)
+    k2 = frequency[:, None] ** 2 + frequency[None, :] ** 2
+    kernel = np.exp(-2.0 * (np.pi * scale) ** 2 * k2)
+    field = np.fft.ifft2(np.fft.fft2(white) * kernel).real
+    field /= field.std(axis=(1, 2), keepdims=True)
+    return field.astype("float32")

@@ -1,0 +1,141 @@
+"""Late fusion by a product of experts, checked against independent NumPy references."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+import mmtutorial as mt
+from mmtutorial.heads import product_of_experts
+
+
+def reference_product(experts, prior=None):
+    """The formula written out directly: prod_k p_k / prior^(K - 1), normalised."""
+    product = np.prod(np.stack(experts).astype("float64"), axis=0)
+    if prior is not None:
+        product = product / np.asarray(prior, dtype="float64") ** (len(experts) - 1)
+    return product / product.sum(axis=-1, keepdims=True)
+
+
+def random_probabilities(rng, shape):
+    return rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+
+
+@pytest.mark.parametrize("num_experts", [1, 2, 3])
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_matches_the_formula(num_experts, with_prior):
+    rng = np.random.default_rng(num_experts)
+    experts = [random_probabilities(rng, (16, 5)) for _ in range(num_experts)]
+    prior = rng.dirichlet(np.ones(5)) if with_prior else None
+    fused = product_of_experts(experts, prior=prior)
+    np.testing.assert_allclose(fused, reference_product(experts, prior), rtol=1e-12)
+    np.testing.assert_allclose(fused.sum(axis=-1), 1.0, rtol=1e-12)
+    assert fused.shape == (16, 5) and fused.dtype == np.float64
+
+
+def test_no_prior_means_equally_likely_classes():
+    rng = np.random.default_rng(0)
+    experts = [random_probabilities(rng, (8, 4)) for _ in range(3)]
+    np.testing.assert_allclose(
+        product_of_experts(experts), product_of_experts(experts, prior=np.full(4, 0.25)), rtol=1e-12
+    )
+
+
+def test_is_the_bayes_posterior_of_conditionally_independent_modalities():
+    """Brute-force Bayes over a ShapeMaterialTask-like generative model with an uneven prior."""
+    rng = np.random.default_rng(1)
+    shapes, materials, p, q = 7, 3, 0.8, 0.7
+    prior = rng.dirichlet(np.ones(shapes * materials))  # p(y), y = shape * 3 + material
+    # likelihoods of what the image shows and what the caption says, given the true class
+    shown = p * np.eye(shapes) + (1 - p) / shapes  # shown[s, s_hat]
+    stated = q * np.eye(materials) + (1 - q) / materials  # stated[m, m_hat]
+    for s_hat, m_hat in itertools.product(range(shapes), range(materials)):
+        joint = np.array(
+            [prior[s * 3 + m] * shown[s, s_hat] * stated[m, m_hat]
+             for s in range(shapes) for m in range(materials)]
+        )
+        image_posterior = np.array(
+            [prior[s * 3 + m] * shown[s, s_hat] for s in range(shapes) for m in range(materials)]
+        )
+        text_posterior = np.array(
+            [prior[s * 3 + m] * stated[m, m_hat] for s in range(shapes) for m in range(materials)]
+        )
+        fused = product_of_experts(
+            [image_posterior / image_posterior.sum(), text_posterior / text_posterior.sum()],
+            prior=prior,
+        )
+        np.testing.assert_allclose(fused, joint / joint.sum(), rtol=1e-10)
+        # without the prior correction the prior is counted twice
+        if not np.allclose(prior, prior.mean()):
+            assert not np.allclose(
+                product_of_experts([image_posterior, text_posterior]), joint / joint.sum()
+            )
+
+
+def test_reaches_the_tasks_bayes_accuracy_from_the_generator():
+    task = mt.data.ShapeMaterialTask()
+    split = task.generate(3000, seed=5)
+    n, a, b = len(split), task.shape_accuracy, task.material_accuracy
+    shape_posterior = np.where(np.eye(7)[split.shown_shape] == 1, a, (1 - a) / 6)
+    material_posterior = np.where(np.eye(3)[split.stated_material] == 1, b, (1 - b) / 2)
+    image_expert = np.repeat(shape_posterior, 3, axis=1) / 3  # p(y | image)
+    text_expert = np.tile(material_posterior, 7) / 7  # p(y | caption)
+    fused = product_of_experts([image_expert, text_expert])
+    expected = (shape_posterior[:, :, None] * material_posterior[:, None, :]).reshape(n, 21)
+    np.testing.assert_allclose(fused, expected, rtol=1e-10)
+    correct = (split.shown_shape == split.shape) & (split.stated_material == split.material)
+    np.testing.assert_array_equal(fused.argmax(axis=1) == split.labels, correct)
+
+
+def test_scaling_an_expert_changes_nothing():
+    rng = np.random.default_rng(2)
+    experts = [random_probabilities(rng, (6, 3)) for _ in range(2)]
+    scaled = [experts[0] * rng.uniform(0.1, 10, size=(6, 1)), experts[1]]
+    np.testing.assert_allclose(product_of_experts(scaled), product_of_experts(experts), rtol=1e-12)
+
+
+def test_many_tiny_probabilities_do_not_underflow():
+    rng = np.random.default_rng(3)
+    experts = [random_probabilities(rng, (4, 6)) for _ in range(4)]
+    tiny = [e * 1e-100 for e in experts]
+    assert not np.prod(np.stack(tiny), axis=0).any()  # the naive product is all zeros
+    np.testing.assert_allclose(product_of_experts(tiny), reference_product(experts), rtol=1e-10)
+
+
+def test_an_expert_can_veto_a_class():
+    image = np.array([[0.7, 0.3, 0.0]])
+    text = np.array([[0.0, 0.3, 0.7]])
+    np.testing.assert_array_equal(product_of_experts([image, text]), [[0.0, 1.0, 0.0]])
+
+
+def test_accepts_tensors_and_leading_axes():
+    rng = np.random.default_rng(4)
+    experts = [random_probabilities(rng, (2, 3, 4)) for _ in range(2)]
+    tensors = [keras.ops.convert_to_tensor(e) for e in experts]
+    np.testing.assert_allclose(product_of_experts(tensors), reference_product(experts), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "experts, prior, match",
+    [
+        ([], None, "non-empty list .* received an empty list"),
+        (np.ones((2, 3)), None, r"received ndarray of shape \(2, 3\)"),
+        ([np.ones((2, 3)), np.ones((2, 4))], None, r"same shape; received shapes \[\(2, 3\), \(2, 4\)\]"),
+        ([np.array([[0.5, -0.1]])], None, r"non-negative finite .* received -0.1 at index \(0, 1\)"),
+        ([np.array([[np.nan, 1.0]])], None, r"received nan at index \(0, 0\)"),
+        ([np.array([["a", "b"]])], None, r"probabilities_list\[0\] must be an array of real numbers"),
+        ([np.ones((1, 0))], None, r"shape \(\.\.\., num_classes\); received shape \(1, 0\)"),
+        ([np.ones((2, 3))], [0.5, 0.5], r"prior must be 3 positive.*of shape \(2,\)"),
+        ([np.ones((2, 3))], [0.5, 0.5, 0.0], r"prior must be 3 positive"),
+        ([np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.0, 1.0], [0.5, 0.5]])], None,
+         r"no class possible for sample \(0,\)"),
+    ],
+)
+def test_rejects_bad_input_with_a_clear_message(experts, prior, match):
+    with pytest.raises(ValueError, match=match):
+        product_of_experts(experts, prior=prior)
+
+
+def test_is_exported():
+    assert "product_of_experts" in mt.heads.__all__
