@@ -223,7 +223,8 @@ def augmentation(
 
     Returns:
         A ``keras.Sequential`` to put in front of an image encoder, for example
-        ``keras.Sequential([keras.Input(shape), augmentation(), image_encoder(shape)])``.
+        ``keras.Sequential([keras.Input(shape), augmentation(),
+        image_encoder(shape)])``.
 
     Example:
         >>> import numpy as np
@@ -237,17 +238,25 @@ def augmentation(
         or not isinstance(translation, (int, float))
         or not 0.0 <= translation < 1.0
     ):
-        raise ValueError(f"translation must be a number in [0, 1); received {translation!r}")
+        raise ValueError(
+            f"translation must be a number in [0, 1); received {translation!r}"
+        )
     if not isinstance(horizontal_flip, bool):
-        raise ValueError(f"horizontal_flip must be True or False; received {horizontal_flip!r}")
+        raise ValueError(
+            f"horizontal_flip must be True or False; received {horizontal_flip!r}"
+        )
     fill_modes = ("constant", "nearest", "reflect", "wrap")
     if fill_mode not in fill_modes:
-        raise ValueError(f"fill_mode must be one of {list(fill_modes)}; received {fill_mode!r}")
+        raise ValueError(
+            f"fill_mode must be one of {list(fill_modes)}; received {fill_mode!r}"
+        )
     if seed is not None:
         _positive_int("seed", seed, minimum=0)
     layers = []
     if horizontal_flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"))
+        layers.append(
+            keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip")
+        )
     if translation > 0:
         layers.append(
             keras.layers.RandomTranslation(
@@ -260,7 +269,9 @@ def augmentation(
             )
         )
     if not layers:
-        raise ValueError("augmentation needs translation > 0 or horizontal_flip=True; both are off")
+        raise ValueError(
+            "augmentation needs translation > 0 or horizontal_flip=True; both are off"
+        )
     return keras.Sequential(layers, name=name)
 
 

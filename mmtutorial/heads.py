@@ -237,23 +237,26 @@ class ContrastiveLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction, **kwargs)
 
     def call(self, y_true, y_pred):
-        logits = keras.ops.convert_to_tensor(y_pred)
+        ops = keras.ops
+        logits = ops.convert_to_tensor(y_pred)
         shape = tuple(logits.shape)
         if len(shape) != 2 or (None not in shape and shape[0] != shape[1]):
             raise ValueError(
-                "ContrastiveLoss expects square logits (batch, batch) from SimilarityLogits; "
-                f"received shape {shape}"
+                "ContrastiveLoss expects square logits (batch, batch) from "
+                f"SimilarityLogits; received shape {shape}"
             )
-        ids = keras.ops.reshape(y_true, (-1,))
+        ids = ops.reshape(y_true, (-1,))
         if None not in (ids.shape[0], shape[0]) and ids.shape[0] != shape[0]:
             raise ValueError(
-                f"ContrastiveLoss needs one pair id per sample: received {ids.shape[0]} ids "
-                f"for logits of shape {shape}"
+                "ContrastiveLoss needs one pair id per sample: received "
+                f"{ids.shape[0]} ids for logits of shape {shape}"
             )
-        match = keras.ops.cast(keras.ops.equal(ids[:, None], ids[None, :]), logits.dtype)
-        targets = match / keras.ops.sum(match, axis=1, keepdims=True)  # symmetric: rows = columns
-        image_to_text = -keras.ops.sum(targets * keras.ops.log_softmax(logits, axis=1), axis=1)
-        text_to_image = -keras.ops.sum(targets * keras.ops.log_softmax(logits, axis=0), axis=0)
+        # target[i, j] = 1 / (number of matches of i) where ids i and j are equal;
+        # the matrix is symmetric, so it serves rows and columns alike
+        match = ops.cast(ops.equal(ids[:, None], ids[None, :]), logits.dtype)
+        targets = match / ops.sum(match, axis=1, keepdims=True)
+        image_to_text = -ops.sum(targets * ops.log_softmax(logits, axis=1), axis=1)
+        text_to_image = -ops.sum(targets * ops.log_softmax(logits, axis=0), axis=0)
         return 0.5 * (image_to_text + text_to_image)
 
 

@@ -44,7 +44,7 @@ HISTORIES = ("routine", "fever", "weight loss")
 _TYPICAL_FINDING = np.array([0, 1, 1, 2])
 _TYPICAL_HISTORY = np.array([0, 0, 1, 2])
 
-_INTROS = ("", "{sex} in {their} {decade}", "{sex} aged {decade}")
+_INTROS = ("", "{sex} in {their} {decade}")
 _SEXES = (("man", "his"), ("woman", "her"))
 _DECADES = ("thirties", "forties", "fifties", "sixties", "seventies")
 _PHRASES = (
