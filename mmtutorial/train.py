@@ -93,8 +93,10 @@ def _check_for(model, features, labels=None):
 
 
 def _unpack(split):
-    """Accept a :class:`~mmtutorial.data.Split` or a ``(features, labels)`` pair."""
-    if isinstance(split, data_module.Split):
+    """Accept a split (anything with ``.features`` and ``.labels``) or a ``(features, labels)`` pair."""
+    if isinstance(split, data_module.Split) or (
+        hasattr(split, "features") and hasattr(split, "labels") and not isinstance(split, dict)
+    ):
         return split.features, split.labels
     if isinstance(split, (tuple, list)) and len(split) == 2:
         return split[0], split[1]
