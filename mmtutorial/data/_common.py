@@ -1,18 +1,13 @@
-"""Helpers shared by the application tasks (speech, driving, medical).
+"""Helpers shared by the data modules (the synthetic task, the applications, the folder loader).
 
 Kept private: each task exposes what readers need (``tokenize``,
 ``vocabulary``, ``splits``); this module only saves writing the same checks
-three times.
+and the same tokenizer several times.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
-
-_PUNCTUATION = re.compile(r"[^\w\s]")
-
 
 def check_probability(name, value):
     """Raise ``ValueError`` unless ``value`` is a number in [0, 1]."""
@@ -35,22 +30,35 @@ def vocabulary_of(*phrase_groups) -> tuple:
     return tuple(dict.fromkeys(words))
 
 
-def tokenize(texts, vocabulary, sequence_length) -> np.ndarray:
-    """Token ids ``(n, sequence_length)``, int32, as Keras ``TextVectorization`` makes them.
+def caption_vectorizer(vocabulary, sequence_length, name="caption_vectorizer"):
+    """A Keras ``TextVectorization`` layer with a fixed vocabulary.
 
     Lower-case, strip punctuation, split on whitespace; id 0 is padding, id 1 an
-    unknown word, and ``vocabulary[i]`` gets id ``i + 2``. Longer texts are cut.
+    unknown word, and ``vocabulary[i]`` gets id ``i + 2``. Longer texts are cut
+    to ``sequence_length`` tokens, shorter ones padded.
     """
+    import keras
+
+    return keras.layers.TextVectorization(
+        standardize="lower_and_strip_punctuation",
+        split="whitespace",
+        output_mode="int",
+        output_sequence_length=sequence_length,
+        vocabulary=list(vocabulary),
+        name=name,
+    )
+
+
+def tokenize(texts, vocabulary, sequence_length) -> np.ndarray:
+    """Token ids ``(n, sequence_length)``, int32, from :func:`caption_vectorizer`."""
     texts = list(texts)
     bad = [t for t in texts if not isinstance(t, str)]
     if bad:
         raise ValueError(f"texts must be strings; received {bad[0]!r}")
-    index = {word: i + 2 for i, word in enumerate(vocabulary)}
-    ids = np.zeros((len(texts), sequence_length), dtype="int32")
-    for row, text in enumerate(texts):
-        words = _PUNCTUATION.sub("", text.lower()).split()[:sequence_length]
-        ids[row, : len(words)] = [index.get(w, 1) for w in words]
-    return ids
+    if not texts:
+        return np.zeros((0, sequence_length), dtype="int32")
+    ids = caption_vectorizer(vocabulary, sequence_length)(np.array(texts, dtype=object))
+    return np.asarray(ids, dtype="int32")
 
 
 def split_seeds(seed) -> list:

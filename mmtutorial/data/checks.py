@@ -78,13 +78,7 @@ def check_features(
             raise ValueError(f"features['image'] must be real numbers; received dtype {image.dtype}")
         image = image.astype("float32", copy=False)
         if image.size:
-            bad = ~np.isfinite(image)
-            if bad.any():
-                first = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(
-                    f"features['image'] contains {int(bad.sum())} NaN or infinite value(s); "
-                    f"the first is at index {first} (sample {first[0]})"
-                )
+            _check_finite("image", image)
             low, high = float(image.min()), float(image.max())
             if low < 0.0 or high > 1.0:
                 raise ValueError(
@@ -166,6 +160,12 @@ def _check_other(key, values, spec):
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"features[{key!r}] must be real numbers; received dtype {array.dtype}")
     array = array.astype(dtype, copy=False)
+    _check_finite(key, array)
+    return array
+
+
+def _check_finite(key, array):
+    """Raise a ``ValueError`` naming the first NaN or infinite value of ``features[key]``."""
     bad = ~np.isfinite(array)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -173,4 +173,3 @@ def _check_other(key, values, spec):
             f"features[{key!r}] contains {int(bad.sum())} NaN or infinite value(s); "
             f"the first is at index {first} (sample {first[0]})"
         )
-    return array

@@ -43,6 +43,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ._common import caption_vectorizer
 from .synthetic import Split
 
 __all__ = [
@@ -202,16 +203,7 @@ class FolderDataset:
 
     def vectorizer(self):
         """A Keras ``TextVectorization`` layer with this data set's fixed vocabulary."""
-        import keras
-
-        return keras.layers.TextVectorization(
-            standardize="lower_and_strip_punctuation",
-            split="whitespace",
-            output_mode="int",
-            output_sequence_length=self.sequence_length,
-            vocabulary=list(self.vocabulary),
-            name="caption_vectorizer",
-        )
+        return caption_vectorizer(self.vocabulary, self.sequence_length)
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
@@ -234,21 +226,15 @@ class FolderDataset:
 
 # -- helpers ------------------------------------------------------------------
 def _check_image_shape(image_shape):
-    try:
-        shape = tuple(image_shape)
-    except TypeError:
-        shape = None
-    if (
-        shape is None
-        or len(shape) != 3
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in shape)
-        or shape[2] not in (1, 3)
-    ):
+    from ..encoders import check_image_shape
+
+    shape = check_image_shape(image_shape)
+    if shape[2] not in (1, 3):
         raise ValueError(
-            "image_shape must be (height, width, channels) with positive integers and 1 "
-            f"(grey) or 3 (RGB) channels; received {image_shape!r}"
+            "image files are decoded to 1 (grey) or 3 (RGB) channels, so image_shape must have "
+            f"1 (grey) or 3 (RGB) channels; received {image_shape!r}"
         )
-    return tuple(int(v) for v in shape)
+    return shape
 
 
 def _check_names(name, values, reserved=()):

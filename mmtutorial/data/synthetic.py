@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import numpy as np
 
+from ._common import caption_vectorizer
+
 __all__ = ["SHAPES", "MATERIALS", "COLOURS", "Split", "ShapeMaterialTask"]
 
 SHAPES = ("disk", "square", "triangle", "plus", "ring", "diamond", "bar")
@@ -202,16 +204,7 @@ class ShapeMaterialTask:
         Id 0 is padding and id 1 is the out-of-vocabulary token, so the
         vocabulary does not depend on which captions a split happens to hold.
         """
-        import keras
-
-        return keras.layers.TextVectorization(
-            standardize="lower_and_strip_punctuation",
-            split="whitespace",
-            output_mode="int",
-            output_sequence_length=self.sequence_length,
-            vocabulary=list(self.vocabulary),
-            name="caption_vectorizer",
-        )
+        return caption_vectorizer(self.vocabulary, self.sequence_length)
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
