@@ -129,20 +129,28 @@ def image_encoder(
     for index, f in enumerate(filters, start=1):
         layers.append(keras.layers.Conv2D(f, 3, activation="relu", name=f"conv{index}"))
         layers.append(keras.layers.MaxPooling2D(2, name=f"pool{index}"))
+    return keras.Sequential(layers + _vector_layers(pooling, projection_dim, dims=2), name=name)
+
+
+def _vector_layers(pooling, projection_dim, dims):
+    """The layers that turn a ``dims``-D feature map into one vector (and project it)."""
     if pooling == "flatten":
-        layers.append(keras.layers.Flatten(name="flatten"))
+        layers = [keras.layers.Flatten(name="flatten")]
     elif pooling == "avg":
-        layers.append(keras.layers.GlobalAveragePooling2D(name="global_avg_pool"))
+        average = keras.layers.GlobalAveragePooling2D if dims == 2 else keras.layers.GlobalAveragePooling1D
+        layers = [average(name="global_avg_pool")]
     else:
-        layers.append(keras.layers.GlobalMaxPooling2D(name="global_max_pool"))
+        maximum = keras.layers.GlobalMaxPooling2D if dims == 2 else keras.layers.GlobalMaxPooling1D
+        layers = [maximum(name="global_max_pool")]
     if projection_dim is not None:
         layers.append(keras.layers.Dense(projection_dim, activation="relu", name="projection"))
-    return keras.Sequential(layers, name=name)
+    return layers
 
 
-def _min_size(blocks: int) -> int:
+def _min_size(blocks: int, kernel: int = 3) -> int:
+    """The shortest side that survives ``blocks`` conv + pool blocks."""
     size = 1
-    while conv_output_size(size, blocks) < 1:
+    while conv_output_size(size, blocks, kernel=kernel) < 1:
         size += 1
     return size
 
@@ -340,27 +348,16 @@ def signal_encoder(
     if projection_dim is not None:
         _positive_int("projection_dim", projection_dim)
     if conv_output_size(shape[0], len(filters), kernel=kernel_size) < 1:
-        shortest = 1
-        while conv_output_size(shortest, len(filters), kernel=kernel_size) < 1:
-            shortest += 1
         raise ValueError(
             f"input_shape {shape} is too short for {len(filters)} conv blocks with kernel_size "
-            f"{kernel_size}; use signals of at least {shortest} steps"
+            f"{kernel_size}; use signals of at least {_min_size(len(filters), kernel_size)} steps"
         )
 
     layers = [keras.Input(shape=shape, dtype="float32", name="signal")]
     for index, f in enumerate(filters, start=1):
         layers.append(keras.layers.Conv1D(f, kernel_size, activation="relu", name=f"conv{index}"))
         layers.append(keras.layers.MaxPooling1D(2, name=f"pool{index}"))
-    if pooling == "flatten":
-        layers.append(keras.layers.Flatten(name="flatten"))
-    elif pooling == "avg":
-        layers.append(keras.layers.GlobalAveragePooling1D(name="global_avg_pool"))
-    else:
-        layers.append(keras.layers.GlobalMaxPooling1D(name="global_max_pool"))
-    if projection_dim is not None:
-        layers.append(keras.layers.Dense(projection_dim, activation="relu", name="projection"))
-    return keras.Sequential(layers, name=name)
+    return keras.Sequential(layers + _vector_layers(pooling, projection_dim, dims=1), name=name)
 
 
 __all__ += ["signal_encoder"]

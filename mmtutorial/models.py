@@ -37,6 +37,14 @@ def _check_int(name, value, minimum):
         raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
 
 
+def _with_defaults(options, defaults):
+    """``options`` over ``defaults``; a misspelt option is an error, not ignored."""
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; valid options are {sorted(defaults)}")
+    return {**defaults, **options}
+
+
 def _check_rate(rate):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
         raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
@@ -83,10 +91,7 @@ def build_classifier(
         >>> model.output_shape
         (None, 21)
     """
-    unknown = sorted(set(options) - set(_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown}; valid options are {sorted(_DEFAULTS)}")
-    opts = {**_DEFAULTS, **options}
+    opts = _with_defaults(options, _DEFAULTS)
 
     image_shape = encoders.check_image_shape(image_shape)
     _check_int("vocab_size", vocab_size, 2)
@@ -291,10 +296,7 @@ def build_dual_encoder(
         >>> model.get_layer("image_embedder").output_shape, model.output_shape
         ((None, 64), (None, None))
     """
-    unknown = sorted(set(options) - set(_DUAL_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown}; valid options are {sorted(_DUAL_DEFAULTS)}")
-    opts = {**_DUAL_DEFAULTS, **options}
+    opts = _with_defaults(options, _DUAL_DEFAULTS)
     image_shape = encoders.check_image_shape(image_shape)
     _check_int("vocab_size", vocab_size, 2)
     _check_int("sequence_length", sequence_length, 1)
