@@ -4,7 +4,8 @@ Modules, in the order data flows through them:
 
 * :mod:`mmtutorial.data` -- the synthetic image + caption task and input checks
 * :mod:`mmtutorial.encoders` -- one encoder per modality (CNN, LSTM)
-* :mod:`mmtutorial.fusion` -- serializable fusion layers and their registry
+* :mod:`mmtutorial.fusion` -- serializable fusion layers (concatenation, gated, tensor,
+  low-rank, FiLM, cross-attention) and their registry
 * :mod:`mmtutorial.heads` -- prediction heads
 * :mod:`mmtutorial.models` -- complete, compiled models
 * :mod:`mmtutorial.train` -- seeding, tf.data pipelines, fitting, evaluation

@@ -2,10 +2,15 @@
 
 * :func:`image_encoder` is the source article's CNN: three blocks of a 3x3
   ReLU convolution (32, 64, 128 filters, no padding) and 2x2 max pooling,
-  followed by a choice of how the final feature map becomes a vector.
+  followed by a choice of how the final feature map becomes a vector (or,
+  with ``pooling="tokens"``, a sequence of one feature vector per region).
 * :func:`text_encoder` is the article's text branch, corrected: an embedding
   that masks padding, then an LSTM that returns only its final state, so the
-  output is a vector (rank 2) like the image branch's.
+  output is a vector (rank 2) like the image branch's; with
+  ``return_sequences=True`` it returns one vector per token instead.
+
+Token sequences (rank 3) are what a token-level fusion such as
+``"cross_attention"`` attends over; vector fusions need rank 2.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ __all__ = [
     "text_encoder",
 ]
 
-IMAGE_POOLING = ("flatten", "avg", "max")
+_VECTOR_POOLING = ("flatten", "avg", "max")
+IMAGE_POOLING = _VECTOR_POOLING + ("tokens",)
 
 
 def _positive_int(name, value, minimum=1):
@@ -62,6 +68,9 @@ def conv_output_size(size: int, blocks: int = 3, kernel: int = 3, pool: int = 2)
 def image_feature_size(image_shape, filters=(32, 64, 128), pooling="flatten") -> int:
     """Length of the vector :func:`image_encoder` produces (before any projection).
 
+    ``pooling="tokens"`` makes no single vector, so it is an error here; the
+    message gives the ``(tokens, features)`` shape the encoder produces.
+
     Example:
         >>> image_feature_size((224, 224, 3))  # the article's input
         86528
@@ -69,8 +78,17 @@ def image_feature_size(image_shape, filters=(32, 64, 128), pooling="flatten") ->
         128
     """
     height, width, _ = check_image_shape(image_shape)
+    blocks = len(filters)
+    if pooling == "tokens":
+        tokens = conv_output_size(height, blocks) * conv_output_size(width, blocks)
+        raise ValueError(
+            "image_feature_size is the length of one vector per image, but pooling='tokens' gives a "
+            f"sequence of {tokens} tokens of {filters[-1]} features each, shape (batch, {tokens}, "
+            f"{filters[-1]}); read image_encoder(...).output_shape instead"
+        )
+    if pooling not in _VECTOR_POOLING:
+        raise ValueError(f"pooling must be one of {list(IMAGE_POOLING)}; received {pooling!r}")
     if pooling == "flatten":
-        blocks = len(filters)
         return conv_output_size(height, blocks) * conv_output_size(width, blocks) * filters[-1]
     return filters[-1]
 
@@ -82,30 +100,37 @@ def image_encoder(
     projection_dim: int | None = None,
     name: str = "image_encoder",
 ) -> keras.Sequential:
-    """The article's CNN: conv blocks, then a vector per image.
+    """The article's CNN: conv blocks, then a vector (or a token sequence) per image.
 
     Each block is ``Conv2D(f, 3x3, relu, padding="valid")`` followed by
     ``MaxPooling2D(2x2)``. ``pooling`` chooses how the last feature map
     ``(h, w, c)`` becomes a vector: ``"flatten"`` keeps every position
     (``h * w * c`` features, as the article does), ``"avg"`` or ``"max"``
     pools over positions (``c`` features, independent of image size).
-    ``projection_dim`` adds a ``Dense(projection_dim, relu)`` on top.
+    ``"tokens"`` keeps the positions apart instead: the map is reshaped
+    (row by row) to ``h * w`` tokens of ``c`` features, one per image region,
+    for a fusion that attends over regions. ``projection_dim`` adds a
+    ``Dense(projection_dim, relu)`` on top (applied to each token with
+    ``"tokens"``).
 
     Args:
         image_shape: ``(height, width, channels)``.
         filters: filters of each conv block.
-        pooling: one of ``"flatten"``, ``"avg"``, ``"max"``.
+        pooling: one of ``"flatten"``, ``"avg"``, ``"max"``, ``"tokens"``.
         projection_dim: optional size of a final dense projection.
         name: the model's name.
 
     Returns:
         A ``keras.Sequential`` mapping ``(batch, *image_shape)`` to
-        ``(batch, features)``.
+        ``(batch, features)``, or to ``(batch, h * w, features)`` with
+        ``pooling="tokens"``.
 
     Example:
         >>> encoder = image_encoder((32, 32, 3))
         >>> encoder.output_shape
         (None, 512)
+        >>> image_encoder((32, 32, 3), pooling="tokens").output_shape  # a 2x2 map: 4 regions
+        (None, 4, 128)
     """
     image_shape = check_image_shape(image_shape)
     filters = tuple(filters)
@@ -129,7 +154,12 @@ def image_encoder(
     for index, f in enumerate(filters, start=1):
         layers.append(keras.layers.Conv2D(f, 3, activation="relu", name=f"conv{index}"))
         layers.append(keras.layers.MaxPooling2D(2, name=f"pool{index}"))
-    return keras.Sequential(layers + _vector_layers(pooling, projection_dim, dims=2), name=name)
+    if pooling == "tokens":
+        layers.append(keras.layers.Reshape((final[0] * final[1], filters[-1]), name="tokens"))
+        layers += _projection_layers(projection_dim)
+    else:
+        layers += _vector_layers(pooling, projection_dim, dims=2)
+    return keras.Sequential(layers, name=name)
 
 
 def _vector_layers(pooling, projection_dim, dims):
@@ -142,9 +172,14 @@ def _vector_layers(pooling, projection_dim, dims):
     else:
         maximum = keras.layers.GlobalMaxPooling2D if dims == 2 else keras.layers.GlobalMaxPooling1D
         layers = [maximum(name="global_max_pool")]
-    if projection_dim is not None:
-        layers.append(keras.layers.Dense(projection_dim, activation="relu", name="projection"))
-    return layers
+    return layers + _projection_layers(projection_dim)
+
+
+def _projection_layers(projection_dim):
+    """The optional ``Dense(projection_dim, relu)`` on the last axis (per token for sequences)."""
+    if projection_dim is None:
+        return []
+    return [keras.layers.Dense(projection_dim, activation="relu", name="projection")]
 
 
 def _min_size(blocks: int, kernel: int = 3) -> int:
@@ -160,39 +195,50 @@ def text_encoder(
     sequence_length: int,
     embedding_dim: int = 128,
     units: int = 128,
+    return_sequences: bool = False,
     name: str = "text_encoder",
 ) -> keras.Sequential:
     """The article's text branch: ``Embedding`` then ``LSTM``, returning one vector.
 
     The embedding uses ``mask_zero=True``, so id 0 is padding and the LSTM
-    skips those steps; the LSTM returns its final hidden state ``h_T`` only
-    (``return_sequences=False``), a ``(batch, units)`` tensor that can be
-    concatenated with the image vector.
+    skips those steps; by default the LSTM returns its final hidden state
+    ``h_T`` only (``return_sequences=False``), a ``(batch, units)`` tensor
+    that can be concatenated with the image vector. With
+    ``return_sequences=True`` it returns the hidden state after every token,
+    ``(batch, sequence_length, units)``, for a fusion that attends over
+    tokens; the padding mask then travels with the output (Keras attaches it
+    to the tensor), so such a fusion can ignore the padded positions.
 
     Args:
         vocab_size: number of token ids, including 0 (padding) and 1 (unknown).
         sequence_length: length of every id sequence.
         embedding_dim: size of each token's embedding vector.
         units: size of the LSTM state, and so of the output.
+        return_sequences: return every step's state, not only the last one.
         name: the model's name.
 
     Returns:
         A ``keras.Sequential`` mapping int ids ``(batch, sequence_length)`` to
-        ``(batch, units)``.
+        ``(batch, units)``, or to ``(batch, sequence_length, units)`` with
+        ``return_sequences=True``.
 
     Example:
         >>> text_encoder(vocab_size=40, sequence_length=12).output_shape
         (None, 128)
+        >>> text_encoder(vocab_size=40, sequence_length=12, return_sequences=True).output_shape
+        (None, 12, 128)
     """
     _positive_int("vocab_size", vocab_size, minimum=2)
     _positive_int("sequence_length", sequence_length)
     _positive_int("embedding_dim", embedding_dim)
     _positive_int("units", units)
+    if not isinstance(return_sequences, bool):
+        raise ValueError(f"return_sequences must be True or False; received {return_sequences!r}")
     return keras.Sequential(
         [
             keras.Input(shape=(sequence_length,), dtype="int32", name="text"),
             keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding"),
-            keras.layers.LSTM(units, name="lstm"),
+            keras.layers.LSTM(units, return_sequences=return_sequences, name="lstm"),
         ],
         name=name,
     )
@@ -343,8 +389,8 @@ def signal_encoder(
     for f in filters:
         _positive_int("each entry of filters", f)
     _positive_int("kernel_size", kernel_size)
-    if pooling not in IMAGE_POOLING:
-        raise ValueError(f"pooling must be one of {list(IMAGE_POOLING)}; received {pooling!r}")
+    if pooling not in _VECTOR_POOLING:
+        raise ValueError(f"pooling must be one of {list(_VECTOR_POOLING)}; received {pooling!r}")
     if projection_dim is not None:
         _positive_int("projection_dim", projection_dim)
     if conv_output_size(shape[0], len(filters), kernel=kernel_size) < 1:

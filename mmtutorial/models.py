@@ -45,6 +45,15 @@ def _with_defaults(options, defaults):
     return {**defaults, **options}
 
 
+def _input_rank(fusion_layer):
+    """2 for a fusion of vectors, 3 for a fusion of token sequences such as ``"cross_attention"``."""
+    return getattr(fusion_layer, "input_rank", 2)
+
+
+def _fusion_label(fusion_layer):
+    return getattr(fusion_layer, "fusion_name", None) or type(fusion_layer).__name__
+
+
 def _check_rate(rate):
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
         raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
@@ -65,6 +74,12 @@ def build_classifier(
     vectors -> ``fusion`` -> ``classification_head`` -> probabilities. With a
     single modality the fusion is skipped.
 
+    A token-level fusion (one whose ``input_rank`` is 3, such as
+    ``"cross_attention"``) gets sequences instead of vectors: the image
+    encoder is built with ``pooling="tokens"`` (one token per region of the
+    last feature map) and the text encoder with ``return_sequences=True`` (one
+    token per word, padding masked). ``image_pooling`` then cannot be chosen.
+
     Args:
         image_shape: ``(height, width, channels)`` of the float32 images in [0, 1].
         vocab_size: number of token ids including 0 (padding), >= 2.
@@ -73,7 +88,9 @@ def build_classifier(
         fusion: a name from :func:`mmtutorial.fusion.available` or a fusion layer.
         **options: any of ``modalities`` (``("image", "text")``, ``("image",)``
             or ``("text",)``), ``image_filters``, ``image_pooling``
-            (``"flatten"``, ``"avg"``, ``"max"``), ``image_projection``,
+            (``"flatten"``, ``"avg"``, ``"max"``; ``"tokens"`` is set for
+            a token-level fusion), ``image_projection`` (per token with
+            ``"tokens"``),
             ``embedding_dim``, ``text_units``, ``fusion_config`` (a dict of
             keyword arguments for the fusion), ``hidden_units``, ``dropout``,
             ``learning_rate`` (Adam) and ``compile`` (``False`` to skip it).
@@ -111,13 +128,30 @@ def build_classifier(
         raise ValueError(f"fusion_config must be a dict; received {fusion_config!r}")
     fusion_layer = fusion_module.get(fusion, **fusion_config) if len(modalities) > 1 else None
     rate = _check_rate(opts["learning_rate"])
+    tokens = fusion_layer is not None and _input_rank(fusion_layer) == 3
+    pooling = opts["image_pooling"]
+    if tokens:
+        if "image_pooling" in options and pooling != "tokens":
+            raise ValueError(
+                f"image_pooling={pooling!r} cannot be used with fusion {_fusion_label(fusion_layer)!r}: "
+                "that fusion attends over image regions, so the image encoder must keep them "
+                "(image_pooling='tokens', set for you); leave image_pooling out"
+            )
+        pooling = "tokens"
+    elif pooling == "tokens" and "image" in modalities:
+        used = f"fusion {_fusion_label(fusion_layer)!r}" if fusion_layer is not None else "an image-only model"
+        raise ValueError(
+            "image_pooling='tokens' gives a sequence of region features per image, which only a "
+            f"token-level fusion such as 'cross_attention' accepts; {used} needs one vector per "
+            "image: use 'flatten', 'avg' or 'max'"
+        )
 
     encoders_by_key = {}
     if "image" in modalities:
         encoders_by_key["image"] = encoders.image_encoder(
             image_shape,
             filters=opts["image_filters"],
-            pooling=opts["image_pooling"],
+            pooling=pooling,
             projection_dim=opts["image_projection"],
         )
     if "text" in modalities:
@@ -126,6 +160,7 @@ def build_classifier(
             sequence_length,
             embedding_dim=opts["embedding_dim"],
             units=opts["text_units"],
+            return_sequences=tokens,
         )
     return assemble_classifier(
         encoders_by_key,
@@ -155,7 +190,11 @@ def assemble_classifier(
     This is the general form of :func:`build_classifier`, for modalities other
     than image and text (audio, a range sensor, a report): each encoder is a
     single-input Keras model that maps its modality to a vector, and the model's
-    input dict uses the same keys.
+    input dict uses the same keys. A token-level fusion (``input_rank`` 3,
+    such as ``"cross_attention"``) needs encoders that map their modality to a
+    sequence ``(batch, tokens, features)`` instead, for example
+    ``image_encoder(..., pooling="tokens")`` and ``text_encoder(...,
+    return_sequences=True)``.
 
     Args:
         encoders_by_key: modality name -> encoder model (its input shape and
@@ -187,16 +226,26 @@ def assemble_classifier(
                 "each entry of encoders_by_key must map a string to a single-input keras.Model; "
                 f"received {key!r}: {encoder!r}"
             )
-        if len(encoder.output_shape) != 2:
-            raise ValueError(
-                f"encoder {key!r} must output one vector per sample (rank 2); "
-                f"its output shape is {encoder.output_shape}"
-            )
     _check_int("num_classes", num_classes, 2)
     _check_rate(learning_rate)
     fusion_layer = None
     if len(encoders_by_key) > 1:
         fusion_layer = fusion_module.get(fusion, **(fusion_config or {}))
+    rank = _input_rank(fusion_layer) if fusion_layer is not None else 2
+    for key, encoder in encoders_by_key.items():
+        shape = encoder.output_shape
+        if not isinstance(shape, tuple) or len(shape) != rank:
+            if rank == 3:
+                raise ValueError(
+                    f"fusion {_fusion_label(fusion_layer)!r} attends over tokens, so encoder {key!r} "
+                    f"must output a sequence (batch, tokens, features) (rank 3); its output shape is "
+                    f"{shape} (use image_encoder(..., pooling='tokens') or "
+                    "text_encoder(..., return_sequences=True))"
+                )
+            raise ValueError(
+                f"encoder {key!r} must output one vector per sample (rank 2); "
+                f"its output shape is {shape}"
+            )
 
     inputs, features = {}, []
     for key, encoder in encoders_by_key.items():
@@ -297,6 +346,11 @@ def build_dual_encoder(
         ((None, 64), (None, None))
     """
     opts = _with_defaults(options, _DUAL_DEFAULTS)
+    if opts["image_pooling"] == "tokens":
+        raise ValueError(
+            "image_pooling='tokens' gives a sequence of region features, but each tower of a dual "
+            "encoder needs one vector per image: use 'flatten', 'avg' or 'max'"
+        )
     image_shape = encoders.check_image_shape(image_shape)
     _check_int("vocab_size", vocab_size, 2)
     _check_int("sequence_length", sequence_length, 1)

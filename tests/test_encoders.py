@@ -109,7 +109,7 @@ def test_image_encoder_rejects_images_too_small_for_the_blocks():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"pooling": "mean"}, r"pooling must be one of \['flatten', 'avg', 'max'\]; received 'mean'"),
+        ({"pooling": "mean"}, r"pooling must be one of \['flatten', 'avg', 'max', 'tokens'\]; received 'mean'"),
         ({"filters": ()}, "filters must name at least one conv block"),
         ({"filters": (32, 0)}, "each entry of filters must be an integer >= 1; received 0"),
         ({"projection_dim": 0}, "projection_dim must be an integer >= 1; received 0"),

@@ -15,8 +15,11 @@ def test_registry_lists_and_builds_concat():
 
 
 def test_unknown_fusion_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"unknown fusion 'gated'; valid names are \['concat'"):
-        fusion.get("gated")
+    with pytest.raises(ValueError, match=r"unknown fusion 'bilinear'; valid names are \[") as error:
+        fusion.get("bilinear")
+    listed = str(error.value).split("valid names are ", 1)[1]
+    for name in ("concat", "film", "gated", "low_rank", "tensor"):
+        assert repr(name) in listed, f"{name!r} missing from {listed}"
     with pytest.raises(ValueError, match="unknown fusion 3"):
         fusion.get(3)
 

@@ -83,7 +83,7 @@ def test_no_lambda_layers_anywhere(task):
         (((32, 32, 3), 30, 0, 21), {}, "sequence_length must be an integer >= 1; received 0"),
         (((32, 32, 3), 30, 12, 1), {}, "num_classes must be an integer >= 2; received 1"),
         (((32, 32, 3), 30, 12, 21.0), {}, "num_classes must be an integer >= 2; received 21.0"),
-        (((32, 32, 3), 30, 12, 21), {"fusion": "gated"}, r"unknown fusion 'gated'; valid names are \["),
+        (((32, 32, 3), 30, 12, 21), {"fusion": "bilinear"}, r"unknown fusion 'bilinear'; valid names are \["),
         (((32, 32, 3), 30, 12, 21), {"modalities": ("image", "audio")}, r"modalities must be .* received \('image', 'audio'\)"),
         (((32, 32, 3), 30, 12, 21), {"modalities": ()}, "modalities must be a non-empty"),
         (((32, 32, 3), 30, 12, 21), {"modalities": ("text", "text")}, "without repeats"),
