@@ -16,11 +16,13 @@ name its fusion by a string. This module holds five vector fusions:
 * ``"film"`` (:class:`FiLMFusion`): one modality scales and shifts the
   features of the other.
 
-Other modules may register more (the list below may hold other names too):
+A sixth, :class:`CrossAttentionFusion` (``"cross_attention"``), works on token
+sequences ``(batch, tokens, features)`` instead of vectors; it lives in
+``mmtutorial._cross_attention`` and is importable from here.
 
 >>> from mmtutorial import fusion
->>> fusion.available()  # doctest: +ELLIPSIS
-['concat', ...'film', 'gated', 'low_rank', 'tensor']
+>>> fusion.available()
+['concat', 'cross_attention', 'film', 'gated', 'low_rank', 'tensor']
 >>> layer = fusion.get("gated", units=32)
 
 To add a fusion, subclass :class:`Fusion` and decorate it with

@@ -28,9 +28,12 @@ def _predict(model, dataset):
     level = logger.level
     logger.setLevel("ERROR")
     try:
-        return np.asarray(model.predict(dataset, verbose=0))
+        outputs = model.predict(dataset, verbose=0)
     finally:
         logger.setLevel(level)
+    if isinstance(outputs, dict):  # a model with named outputs, such as a feature extractor
+        return {name: np.asarray(value) for name, value in outputs.items()}
+    return np.asarray(outputs)
 
 
 def set_seed(seed: int) -> None:
@@ -52,7 +55,8 @@ def model_spec(model: keras.Model) -> dict:
     Returns a dict with ``keys`` (input names), ``inputs`` (name ->
     ``(shape_without_batch, dtype)``), ``image_shape``, ``sequence_length`` and
     ``vocab_size`` (``None`` where the model has no such input) and
-    ``num_classes``.
+    ``num_classes`` (the width of the output; ``None`` for a model with
+    several outputs).
     """
     keys = input_keys(model)
     structure = model.input if isinstance(model.input, dict) else dict(zip(keys, model.inputs))
@@ -73,7 +77,10 @@ def model_spec(model: keras.Model) -> dict:
             if isinstance(layer, keras.layers.Embedding)
         ]
         spec["vocab_size"] = max(sizes) if sizes else None
-    spec["num_classes"] = model.output_shape[-1]
+    output_shape = model.output_shape
+    single = isinstance(output_shape, tuple) and all(
+        d is None or isinstance(d, int) for d in output_shape)
+    spec["num_classes"] = output_shape[-1] if single else None  # None: several outputs
     return spec
 
 
@@ -250,7 +257,9 @@ def predict(model: keras.Model, features, *, batch_size: int = 256) -> np.ndarra
     """Class probabilities ``(n, num_classes)`` for checked inputs.
 
     ``features`` may hold more modalities than the model uses (a
-    :class:`~mmtutorial.data.Split`'s features suit every model).
+    :class:`~mmtutorial.data.Split`'s features suit every model). A model
+    with a dict of named outputs (for example one that extracts several kinds
+    of features at once) gives a dict of arrays with the same names.
     """
     if isinstance(features, data_module.Split):
         features = features.features

@@ -1,5 +1,6 @@
 """Training helpers: determinism, pipelines, checks that fire before anything changes."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -207,3 +208,19 @@ def test_models_of_other_modalities_get_their_inputs_checked(task):
         mt.train.fit(model, (bad, labels), epochs=1)
     with pytest.raises(ValueError, match=r"features\['range'\] must have shape \(batch, 16, 1\); received shape \(20, 16\)"):
         mt.train.fit(model, (dict(features, range=features["range"][..., 0]), labels), epochs=1)
+
+
+def test_predict_returns_every_named_output_of_a_feature_extractor(task, small):
+    image, text = keras.Input(task.image_shape, name="image"), keras.Input(
+        (task.sequence_length,), dtype="int32", name="text")
+    image_encoder = mt.encoders.image_encoder(task.image_shape, pooling="avg")
+    text_encoder = mt.encoders.text_encoder(task.vocab_size, task.sequence_length, units=8,
+                                            return_sequences=True)
+    extractor = keras.Model([image, text], {"pooled": image_encoder(image),
+                                            "states": text_encoder(text)})
+    got = mt.train.predict(extractor, small, batch_size=7)
+    assert mt.train.model_spec(extractor)["num_classes"] is None
+    assert set(got) == {"pooled", "states"}
+    want = extractor.predict([small.images, small.tokens], verbose=0)
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], atol=1e-6)
