@@ -14,14 +14,9 @@ import math
 import keras
 from keras import ops
 
-from .fusion import Fusion, register
+from .fusion import Fusion, _check_int, register
 
 __all__ = ["CrossAttentionFusion"]
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
 
 
 def _large_negative(dtype):
@@ -157,8 +152,8 @@ class CrossAttentionFusion(Fusion):
 
     def __init__(self, units: int = 64, num_heads: int = 4, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        _check_int("units", units, 1)
-        _check_int("num_heads", num_heads, 1)
+        units = _check_int(type(self).__name__, "units", units, 1)
+        num_heads = _check_int(type(self).__name__, "num_heads", num_heads, 1)
         if units % num_heads:
             raise ValueError(
                 f"num_heads must divide units; received units={units}, num_heads={num_heads}"

@@ -36,17 +36,23 @@ def _positive_int(name, value, minimum=1):
     return value
 
 
+def _shape_or_none(value, rank):
+    """``value`` as a tuple of ``rank`` positive ints, or ``None`` if it is not one."""
+    try:
+        shape = tuple(value)
+    except TypeError:
+        return None
+    if len(shape) != rank or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape
+    ):
+        return None
+    return shape
+
+
 def check_image_shape(image_shape) -> tuple:
     """Validate ``(height, width, channels)`` and return it as a tuple of ints."""
-    try:
-        shape = tuple(image_shape)
-    except TypeError:
-        shape = None
-    if (
-        shape is None
-        or len(shape) != 3
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
-    ):
+    shape = _shape_or_none(image_shape, rank=3)
+    if shape is None:
         raise ValueError(
             "image_shape must be (height, width, channels) with three positive integers; "
             f"received {image_shape!r}"
@@ -369,16 +375,10 @@ def signal_encoder(
         >>> signal_encoder((64, 1), pooling="avg").output_shape
         (None, 32)
     """
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = None
-    if (
-        shape is None
-        or len(shape) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
-    ):
-        hint = " (add a channel axis: (length, 1))" if shape is not None and len(shape) == 1 else ""
+    shape = _shape_or_none(input_shape, rank=2)
+    if shape is None:
+        one_axis = _shape_or_none(input_shape, rank=1) is not None
+        hint = " (add a channel axis: (length, 1))" if one_axis else ""
         raise ValueError(
             "input_shape must be (length, channels) with two positive integers; "
             f"received {input_shape!r}{hint}"
