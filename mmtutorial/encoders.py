@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import keras
 
+from . import _checks
+
 __all__ = [
     "IMAGE_POOLING",
     "check_image_shape",
@@ -30,34 +32,9 @@ _VECTOR_POOLING = ("flatten", "avg", "max")
 IMAGE_POOLING = _VECTOR_POOLING + ("tokens",)
 
 
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
-    return value
-
-
-def _shape_or_none(value, rank):
-    """``value`` as a tuple of ``rank`` positive ints, or ``None`` if it is not one."""
-    try:
-        shape = tuple(value)
-    except TypeError:
-        return None
-    if len(shape) != rank or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape
-    ):
-        return None
-    return shape
-
-
 def check_image_shape(image_shape) -> tuple:
     """Validate ``(height, width, channels)`` and return it as a tuple of ints."""
-    shape = _shape_or_none(image_shape, rank=3)
-    if shape is None:
-        raise ValueError(
-            "image_shape must be (height, width, channels) with three positive integers; "
-            f"received {image_shape!r}"
-        )
-    return shape
+    return _checks.shape("image_shape", image_shape, 3, describe="(height, width, channels)")
 
 
 def conv_output_size(size: int, blocks: int = 3, kernel: int = 3, pool: int = 2) -> int:
@@ -143,11 +120,10 @@ def image_encoder(
     if not filters:
         raise ValueError(f"filters must name at least one conv block; received {filters!r}")
     for f in filters:
-        _positive_int("each entry of filters", f)
-    if pooling not in IMAGE_POOLING:
-        raise ValueError(f"pooling must be one of {list(IMAGE_POOLING)}; received {pooling!r}")
+        _checks.integer("each entry of filters", f, minimum=1)
+    _checks.choice("pooling", pooling, IMAGE_POOLING)
     if projection_dim is not None:
-        _positive_int("projection_dim", projection_dim)
+        _checks.integer("projection_dim", projection_dim, minimum=1)
     final = [conv_output_size(s, len(filters)) for s in image_shape[:2]]
     if min(final) < 1:
         raise ValueError(
@@ -234,12 +210,11 @@ def text_encoder(
         >>> text_encoder(vocab_size=40, sequence_length=12, return_sequences=True).output_shape
         (None, 12, 128)
     """
-    _positive_int("vocab_size", vocab_size, minimum=2)
-    _positive_int("sequence_length", sequence_length)
-    _positive_int("embedding_dim", embedding_dim)
-    _positive_int("units", units)
-    if not isinstance(return_sequences, bool):
-        raise ValueError(f"return_sequences must be True or False; received {return_sequences!r}")
+    _checks.integer("vocab_size", vocab_size, minimum=2)
+    _checks.integer("sequence_length", sequence_length, minimum=1)
+    _checks.integer("embedding_dim", embedding_dim, minimum=1)
+    _checks.integer("units", units, minimum=1)
+    _checks.boolean("return_sequences", return_sequences)
     return keras.Sequential(
         [
             keras.Input(shape=(sequence_length,), dtype="int32", name="text"),
@@ -293,25 +268,11 @@ def augmentation(
         >>> bool(np.array_equal(np.asarray(block(images, training=False)), images))
         True
     """
-    if (
-        isinstance(translation, bool)
-        or not isinstance(translation, (int, float))
-        or not 0.0 <= translation < 1.0
-    ):
-        raise ValueError(
-            f"translation must be a number in [0, 1); received {translation!r}"
-        )
-    if not isinstance(horizontal_flip, bool):
-        raise ValueError(
-            f"horizontal_flip must be True or False; received {horizontal_flip!r}"
-        )
-    fill_modes = ("constant", "nearest", "reflect", "wrap")
-    if fill_mode not in fill_modes:
-        raise ValueError(
-            f"fill_mode must be one of {list(fill_modes)}; received {fill_mode!r}"
-        )
+    translation = _checks.fraction("translation", translation)
+    _checks.boolean("horizontal_flip", horizontal_flip)
+    _checks.choice("fill_mode", fill_mode, ("constant", "nearest", "reflect", "wrap"))
     if seed is not None:
-        _positive_int("seed", seed, minimum=0)
+        _checks.integer("seed", seed, minimum=0)
     layers = []
     if horizontal_flip:
         layers.append(
@@ -375,24 +336,23 @@ def signal_encoder(
         >>> signal_encoder((64, 1), pooling="avg").output_shape
         (None, 32)
     """
-    shape = _shape_or_none(input_shape, rank=2)
-    if shape is None:
-        one_axis = _shape_or_none(input_shape, rank=1) is not None
-        hint = " (add a channel axis: (length, 1))" if one_axis else ""
-        raise ValueError(
-            "input_shape must be (length, channels) with two positive integers; "
-            f"received {input_shape!r}{hint}"
-        )
+    try:
+        shape = _checks.shape("input_shape", input_shape, 2, describe="(length, channels)")
+    except ValueError as error:
+        try:
+            _checks.shape("input_shape", input_shape, 1)
+        except ValueError:
+            raise error from None
+        raise ValueError(f"{error} (add a channel axis: (length, 1))") from None
     filters = tuple(filters)
     if not filters:
         raise ValueError(f"filters must name at least one conv block; received {filters!r}")
     for f in filters:
-        _positive_int("each entry of filters", f)
-    _positive_int("kernel_size", kernel_size)
-    if pooling not in _VECTOR_POOLING:
-        raise ValueError(f"pooling must be one of {list(_VECTOR_POOLING)}; received {pooling!r}")
+        _checks.integer("each entry of filters", f, minimum=1)
+    _checks.integer("kernel_size", kernel_size, minimum=1)
+    _checks.choice("pooling", pooling, _VECTOR_POOLING)
     if projection_dim is not None:
-        _positive_int("projection_dim", projection_dim)
+        _checks.integer("projection_dim", projection_dim, minimum=1)
     if conv_output_size(shape[0], len(filters), kernel=kernel_size) < 1:
         raise ValueError(
             f"input_shape {shape} is too short for {len(filters)} conv blocks with kernel_size "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from . import encoders, fusion as fusion_module, heads
+from . import _checks, encoders, fusion as fusion_module, heads
 
 __all__ = ["MODALITIES", "assemble_classifier", "build_classifier", "input_keys"]
 
@@ -32,11 +32,6 @@ _DEFAULTS = {
 }
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
-
-
 def _with_defaults(options, defaults):
     """``options`` over ``defaults``; a misspelt option is an error, not ignored."""
     unknown = sorted(set(options) - set(defaults))
@@ -46,18 +41,15 @@ def _with_defaults(options, defaults):
 
 
 def _input_rank(fusion_layer):
-    """2 for a fusion of vectors, 3 for a fusion of token sequences such as ``"cross_attention"``."""
-    return getattr(fusion_layer, "input_rank", 2)
+    """2 for a fusion of vectors, 3 for a fusion of token sequences such as ``"cross_attention"``.
+
+    Every :class:`~mmtutorial.fusion.Fusion` declares its ``input_rank``.
+    """
+    return fusion_layer.input_rank
 
 
 def _fusion_label(fusion_layer):
     return getattr(fusion_layer, "fusion_name", None) or type(fusion_layer).__name__
-
-
-def _check_rate(rate):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-        raise ValueError(f"learning_rate must be a positive number; received {rate!r}")
-    return rate
 
 
 def build_classifier(
@@ -111,9 +103,9 @@ def build_classifier(
     opts = _with_defaults(options, _DEFAULTS)
 
     image_shape = encoders.check_image_shape(image_shape)
-    _check_int("vocab_size", vocab_size, 2)
-    _check_int("sequence_length", sequence_length, 1)
-    _check_int("num_classes", num_classes, 2)
+    vocab_size = _checks.integer("vocab_size", vocab_size, minimum=2)
+    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=1)
+    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
     modalities = opts["modalities"]
     if isinstance(modalities, str):
         modalities = (modalities,)
@@ -127,7 +119,7 @@ def build_classifier(
     if not isinstance(fusion_config, dict):
         raise ValueError(f"fusion_config must be a dict; received {fusion_config!r}")
     fusion_layer = fusion_module.get(fusion, **fusion_config) if len(modalities) > 1 else None
-    rate = _check_rate(opts["learning_rate"])
+    rate = _checks.positive("learning_rate", opts["learning_rate"])
     tokens = fusion_layer is not None and _input_rank(fusion_layer) == 3
     pooling = opts["image_pooling"]
     if tokens:
@@ -226,8 +218,8 @@ def assemble_classifier(
                 "each entry of encoders_by_key must map a string to a single-input keras.Model; "
                 f"received {key!r}: {encoder!r}"
             )
-    _check_int("num_classes", num_classes, 2)
-    _check_rate(learning_rate)
+    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    _checks.positive("learning_rate", learning_rate)
     fusion_layer = None
     if len(encoders_by_key) > 1:
         fusion_layer = fusion_module.get(fusion, **(fusion_config or {}))
@@ -352,10 +344,10 @@ def build_dual_encoder(
             "encoder needs one vector per image: use 'flatten', 'avg' or 'max'"
         )
     image_shape = encoders.check_image_shape(image_shape)
-    _check_int("vocab_size", vocab_size, 2)
-    _check_int("sequence_length", sequence_length, 1)
-    _check_int("embedding_dim", embedding_dim, 2)
-    rate = _check_rate(opts["learning_rate"])
+    vocab_size = _checks.integer("vocab_size", vocab_size, minimum=2)
+    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=1)
+    embedding_dim = _checks.integer("embedding_dim", embedding_dim, minimum=2)
+    rate = _checks.positive("learning_rate", opts["learning_rate"])
     similarity = heads.SimilarityLogits(
         temperature=temperature,
         learnable=opts["learnable_temperature"],

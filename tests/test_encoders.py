@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import mmtutorial as mt
 from mmtutorial import encoders
 
 
@@ -133,3 +134,64 @@ def test_text_encoder_rejects_bad_arguments(kwargs, match):
     args = {"vocab_size": 30, "sequence_length": 12, **kwargs}
     with pytest.raises(ValueError, match=match):
         encoders.text_encoder(**args)
+
+
+# -- the 1-D signal encoder ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "length, filters, kernel, pooling, width",
+    [
+        (64, (16, 32), 5, "flatten", 13 * 32),
+        (64, (16, 32), 5, "avg", 32),
+        (64, (16, 32), 5, "max", 32),
+        (100, (8,), 3, "flatten", 49 * 8),
+        (64, (4, 4, 4), 7, "flatten", 2 * 4),  # 64 -> 29 -> 11 -> 2
+    ],
+)
+def test_signal_encoder_output_widths(length, filters, kernel, pooling, width):
+    model = mt.encoders.signal_encoder((length, 2), filters=filters, kernel_size=kernel, pooling=pooling)
+    assert model.output_shape == (None, width)
+    if pooling == "flatten":
+        steps = mt.encoders.conv_output_size(length, len(filters), kernel=kernel)
+        assert steps * filters[-1] == width
+    out = model(np.zeros((3, length, 2), dtype="float32"))
+    assert tuple(out.shape) == (3, width)
+    assert mt.encoders.signal_encoder((length, 2), projection_dim=7).output_shape == (None, 7)
+
+
+def test_signal_encoder_conv_matches_numpy():
+    model = mt.encoders.signal_encoder((40, 3), filters=(5,), kernel_size=4)
+    conv = model.get_layer("conv1")
+    rng = np.random.default_rng(14)
+    conv.set_weights([rng.normal(size=w.shape).astype("float32") for w in conv.get_weights()])
+    kernel, bias = (np.asarray(w, dtype="float64") for w in conv.get_weights())
+    x = rng.normal(size=(2, 40, 3)).astype("float32")
+    keras_out = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], conv.output)(x))
+    expected = np.zeros((2, 37, 5))
+    for t in range(37):
+        expected[:, t] = np.einsum("bsc,scf->bf", x[:, t : t + 4].astype("float64"), kernel) + bias
+    np.testing.assert_allclose(keras_out, np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
+    pooled = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("pool1").output)(x))
+    np.testing.assert_allclose(pooled, np.maximum(expected, 0)[:, :36].reshape(2, 18, 2, 5).max(axis=2), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (((64,),), {}, r"input_shape must be \(length, channels\).*received \(64,\) \(add a channel axis"),
+        (((64, 1, 1),), {}, r"input_shape must be \(length, channels\)"),
+        (((64.0, 1),), {}, r"input_shape must be \(length, channels\)"),
+        (((8, 1),), {}, r"input_shape \(8, 1\) is too short for 2 conv blocks with kernel_size 5; use signals of at least 16 steps"),
+        (((64, 1),), {"filters": ()}, "filters must name at least one conv block"),
+        (((64, 1),), {"kernel_size": 0}, "kernel_size must be an integer >= 1; received 0"),
+        (((64, 1),), {"pooling": "mean"}, r"pooling must be one of \['flatten', 'avg', 'max'\]; received 'mean'"),
+        (((64, 1),), {"projection_dim": -2}, "projection_dim must be an integer >= 1; received -2"),
+    ],
+)
+def test_signal_encoder_names_bad_arguments(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mt.encoders.signal_encoder(*args, **kwargs)
+
+
+# -- a camera + range model trains, saves and loads --------------------------------------------------
