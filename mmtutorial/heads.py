@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import keras
 
+from . import _checks
+
 __all__ = ["ResumableDropout", "classification_head"]
 
 
@@ -82,12 +84,9 @@ def classification_head(
         >>> tuple(head(np.zeros((2, 8))).shape)
         (2, 5)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2; received {num_classes!r}")
-    if isinstance(hidden_units, bool) or not isinstance(hidden_units, int) or hidden_units < 1:
-        raise ValueError(f"hidden_units must be an integer >= 1; received {hidden_units!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a number in [0, 1); received {dropout!r}")
+    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    hidden_units = _checks.integer("hidden_units", hidden_units, minimum=1)
+    dropout = _checks.fraction("dropout", dropout)
     return keras.Sequential(
         [
             keras.layers.Dense(hidden_units, activation="relu", name="hidden"),
@@ -134,19 +133,11 @@ class SimilarityLogits(keras.layers.Layer):
 
     def __init__(self, temperature=0.07, learnable=True, max_scale=100.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"temperature must be a positive number; received {temperature!r}")
-        if not isinstance(learnable, bool):
-            raise ValueError(f"learnable must be True or False; received {learnable!r}")
-        if (
-            isinstance(max_scale, bool)
-            or not isinstance(max_scale, (int, float))
-            or not max_scale >= 1.0 / temperature
-        ):
-            raise ValueError(
-                f"max_scale must be a number >= 1 / temperature = {1.0 / temperature:g}; "
-                f"received {max_scale!r}"
-            )
+        temperature = _checks.positive("temperature", temperature)
+        _checks.boolean("learnable", learnable)
+        _checks.number(
+            "max_scale", max_scale, low=1.0 / temperature, what=f"a number >= 1 / temperature = {1.0 / temperature:g}"
+        )
         self.temperature = float(temperature)
         self.learnable = learnable
         self.max_scale = float(max_scale)
@@ -265,109 +256,8 @@ __all__ += ["ContrastiveLoss", "SimilarityLogits"]
 
 # -- late fusion: a product of experts ----------------------------------------
 
-
-def product_of_experts(probabilities_list, prior=None):
-    """Late fusion by the product rule: multiply the experts' probabilities, divide by the prior.
-
-    Each of ``K`` single-modality models (the "experts") gives the class
-    posterior of its own input, ``p(y | x_k)``. If the inputs are
-    conditionally independent given the class, Bayes' rule turns these into
-    the posterior given all inputs at once:
-
-    ``p(y | x_1, ..., x_K) = p(y)^(1 - K) * prod_k p(y | x_k) / Z``,
-
-    where ``Z`` makes each row sum to 1. The prior is divided out ``K - 1``
-    times because each expert's posterior already contains it once. The
-    product is taken in log space, so many small probabilities do not
-    underflow. A class that any expert gives probability 0 gets probability
-    0: each expert can veto a class, which averaging cannot do.
-
-    Args:
-        probabilities_list: a list of ``K >= 1`` arrays (NumPy arrays or
-            tensors) of one shape ``(..., num_classes)``, typically
-            ``(batch, num_classes)``: each expert's class probabilities,
-            non-negative and finite. A row need not sum to 1; a constant
-            factor per row cancels in ``Z``.
-        prior: ``None`` for equally likely classes, or the class
-            probabilities ``p(y)``, shape ``(num_classes,)``, all positive.
-
-    Returns:
-        A float64 NumPy array of the inputs' shape whose rows sum to 1.
-
-    Raises:
-        ValueError: naming the argument and the value received, for an empty
-            list, arrays of different shapes, negative or non-finite values,
-            a bad prior, or a sample in which every class is vetoed.
-
-    Example:
-        >>> import numpy as np
-        >>> image = np.array([[0.7, 0.3, 0.0]])  # the image rules out class 2
-        >>> text = np.array([[0.0, 0.3, 0.7]])   # the caption rules out class 0
-        >>> product_of_experts([image, text]).round(3).tolist()
-        [[0.0, 1.0, 0.0]]
-        >>> ((image + text) / 2).round(3).tolist()  # the average prefers a vetoed class
-        [[0.35, 0.3, 0.35]]
-    """
-    import numpy as np
-
-    if not isinstance(probabilities_list, (list, tuple)) or not probabilities_list:
-        if isinstance(probabilities_list, (list, tuple)):
-            received = "an empty list"
-        else:
-            received = f"{type(probabilities_list).__name__} of shape {np.shape(probabilities_list)}"
-        raise ValueError(
-            "probabilities_list must be a non-empty list of (batch, num_classes) arrays, one "
-            f"per expert; received {received}"
-        )
-    experts = []
-    for index, probabilities in enumerate(probabilities_list):
-        array = np.asarray(probabilities)
-        if array.dtype.kind not in "biuf":
-            raise ValueError(
-                f"probabilities_list[{index}] must be an array of real numbers; received "
-                f"dtype {array.dtype}"
-            )
-        array = array.astype("float64")
-        if array.ndim < 1 or array.shape[-1] < 1:
-            raise ValueError(
-                f"probabilities_list[{index}] must have shape (..., num_classes); "
-                f"received shape {array.shape}"
-            )
-        if experts and array.shape != experts[0].shape:
-            raise ValueError(
-                "every expert must give probabilities of the same shape; received shapes "
-                f"{[tuple(e.shape) for e in experts] + [array.shape]}"
-            )
-        if not np.isfinite(array).all() or (array < 0).any():
-            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array) | (array < 0))[0])
-            raise ValueError(
-                f"probabilities_list[{index}] must hold non-negative finite probabilities; "
-                f"received {float(array[bad])} at index {bad}"
-            )
-        experts.append(array)
-    num_classes = experts[0].shape[-1]
-    with np.errstate(divide="ignore"):
-        log_posterior = sum(np.log(array) for array in experts)
-    if prior is not None:
-        prior_array = np.asarray(prior, dtype="float64")
-        if prior_array.shape != (num_classes,) or not (
-            np.isfinite(prior_array).all() and (prior_array > 0).all()
-        ):
-            raise ValueError(
-                f"prior must be {num_classes} positive, finite class probabilities, shape "
-                f"({num_classes},); received {np.array2string(prior_array, threshold=8)} "
-                f"of shape {prior_array.shape}"
-            )
-        log_posterior = log_posterior - (len(experts) - 1) * np.log(prior_array)
-    largest = log_posterior.max(axis=-1, keepdims=True)
-    if np.isneginf(largest).any():
-        sample = tuple(int(i) for i in np.argwhere(np.isneginf(largest[..., 0]))[0])
-        raise ValueError(
-            f"the experts leave no class possible for sample {sample}: every class has "
-            "probability 0 under at least one expert"
-        )
-    posterior = np.exp(log_posterior - largest)
-    return posterior / posterior.sum(axis=-1, keepdims=True)
-
+# It lives with the other fusions, in mmtutorial.fusion.late; the head stage, which comes
+# after fusion in the data flow, re-exports it as ``heads.product_of_experts``.
+from .fusion.late import product_of_experts  # noqa: E402
 
 __all__ += ["product_of_experts"]

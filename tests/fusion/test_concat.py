@@ -1,45 +1,10 @@
-"""Fusion layers and their registry."""
+"""ConcatFusion against NumPy's concatenate, and the input checks it inherits."""
 
 import keras
 import numpy as np
 import pytest
 
 from mmtutorial import fusion
-
-
-def test_registry_lists_and_builds_concat():
-    assert "concat" in fusion.available()
-    layer = fusion.get("concat", name="joiner")
-    assert isinstance(layer, fusion.ConcatFusion) and layer.name == "joiner"
-    assert fusion.get(layer) is layer
-
-
-def test_unknown_fusion_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"unknown fusion 'bilinear'; valid names are \[") as error:
-        fusion.get("bilinear")
-    listed = str(error.value).split("valid names are ", 1)[1]
-    for name in ("concat", "film", "gated", "low_rank", "tensor"):
-        assert repr(name) in listed, f"{name!r} missing from {listed}"
-    with pytest.raises(ValueError, match="unknown fusion 3"):
-        fusion.get(3)
-
-
-def test_get_refuses_config_for_an_existing_layer():
-    with pytest.raises(ValueError, match="cannot be applied to an existing layer"):
-        fusion.get(fusion.ConcatFusion(), units=3)
-
-
-def test_register_guards_against_mistakes():
-    with pytest.raises(TypeError, match="needs a Fusion subclass"):
-        fusion.register("thing")(dict)
-    with pytest.raises(ValueError, match="already registered"):
-
-        @fusion.register("concat")
-        class Other(fusion.Fusion):
-            pass
-
-    with pytest.raises(ValueError, match="non-empty string"):
-        fusion.register("")
 
 
 def test_concat_equals_numpy_concatenate():
@@ -54,6 +19,12 @@ def test_concat_output_shape_in_a_functional_graph():
     out = fusion.ConcatFusion()([a, b])
     assert tuple(out.shape) == (None, 640)
     assert fusion.ConcatFusion().compute_output_shape([(None, 4), (None, 6)]) == (None, 10)
+
+
+def test_concat_has_no_weights():
+    layer = fusion.ConcatFusion()
+    layer([np.ones((2, 3), "float32"), np.ones((2, 4), "float32")])
+    assert layer.weights == []
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 """Cross-attention fusion: two token sequences that read each other.
 
-The vector fusions in :mod:`mmtutorial.fusion` see one vector per modality.
+The vector fusions of :mod:`mmtutorial.fusion` see one vector per modality.
 :class:`CrossAttentionFusion` sees a sequence per modality instead (image
-regions, text tokens) and lets every token of one modality look up the tokens
-of the other that matter to it. It is registered as ``"cross_attention"``, so
+regions, text tokens), so its ``input_rank`` is 3, and it lets every token of
+one modality look up the tokens of the other that matter to it. It is
+registered as ``"cross_attention"``, so
 ``build_classifier(..., fusion="cross_attention")`` builds a model with it.
 """
 
@@ -14,7 +15,8 @@ import math
 import keras
 from keras import ops
 
-from .fusion import Fusion, _check_int, register
+from .. import _checks
+from .base import Fusion, register
 
 __all__ = ["CrossAttentionFusion"]
 
@@ -28,7 +30,9 @@ class _Attention(keras.layers.Layer):
     """One direction of multi-head attention: ``query`` tokens read ``value`` tokens.
 
     A private building block of :class:`CrossAttentionFusion`, which creates it
-    from its own config; it is never saved on its own.
+    from its own config; it is never saved on its own. Its sublayers share its
+    dtype policy, so that under mixed precision they compute in ``float16``
+    like the layer that owns them.
     """
 
     def __init__(self, units, num_heads, dropout, **kwargs):
@@ -36,11 +40,12 @@ class _Attention(keras.layers.Layer):
         self.units = units
         self.num_heads = num_heads
         self.key_dim = units // num_heads
-        self.query = keras.layers.Dense(units, name="query")
-        self.key = keras.layers.Dense(units, name="key")
-        self.value = keras.layers.Dense(units, name="value")
-        self.output_projection = keras.layers.Dense(units, name="output")
-        self.weights_dropout = keras.layers.Dropout(dropout, name="attention_dropout")
+        policy = self.dtype_policy
+        self.query = keras.layers.Dense(units, name="query", dtype=policy)
+        self.key = keras.layers.Dense(units, name="key", dtype=policy)
+        self.value = keras.layers.Dense(units, name="value", dtype=policy)
+        self.output_projection = keras.layers.Dense(units, name="output", dtype=policy)
+        self.weights_dropout = keras.layers.Dropout(dropout, name="attention_dropout", dtype=policy)
 
     def build(self, query_shape, value_shape):
         self.query.build(query_shape)
@@ -152,40 +157,38 @@ class CrossAttentionFusion(Fusion):
 
     def __init__(self, units: int = 64, num_heads: int = 4, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        units = _check_int(type(self).__name__, "units", units, 1)
-        num_heads = _check_int(type(self).__name__, "num_heads", num_heads, 1)
+        owner = type(self).__name__
+        units = _checks.integer("units", units, minimum=1, owner=owner)
+        num_heads = _checks.integer("num_heads", num_heads, minimum=1, owner=owner)
         if units % num_heads:
             raise ValueError(
-                f"num_heads must divide units; received units={units}, num_heads={num_heads}"
+                f"{owner}: num_heads must divide units; received units={units}, num_heads={num_heads}"
             )
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1); received {dropout!r}")
         self.units = units
         self.num_heads = num_heads
-        self.dropout = dropout
-        self.project_a = keras.layers.Dense(units, name="project_a")
-        self.project_b = keras.layers.Dense(units, name="project_b")
-        self.a_to_b = _Attention(units, num_heads, dropout, name="a_to_b")
-        self.b_to_a = _Attention(units, num_heads, dropout, name="b_to_a")
-        self.norm_a = keras.layers.LayerNormalization(epsilon=1e-6, name="norm_a")
-        self.norm_b = keras.layers.LayerNormalization(epsilon=1e-6, name="norm_b")
+        self.dropout = _checks.fraction("dropout", dropout, owner=owner)
+        # Every sublayer gets this layer's dtype policy: created with the global policy
+        # instead, they would compute in float32 when only this layer is mixed_float16.
+        policy = self.dtype_policy
+        self.project_a = keras.layers.Dense(units, name="project_a", dtype=policy)
+        self.project_b = keras.layers.Dense(units, name="project_b", dtype=policy)
+        self.a_to_b = _Attention(units, num_heads, self.dropout, name="a_to_b", dtype=policy)
+        self.b_to_a = _Attention(units, num_heads, self.dropout, name="b_to_a", dtype=policy)
+        self.norm_a = keras.layers.LayerNormalization(epsilon=1e-6, name="norm_a", dtype=policy)
+        self.norm_b = keras.layers.LayerNormalization(epsilon=1e-6, name="norm_b", dtype=policy)
 
     # -- shapes ----------------------------------------------------------------
 
-    def _check_shapes(self, shapes):
-        shapes = [tuple(s) for s in shapes]
-        if len(shapes) != 2 or any(len(s) != 3 for s in shapes):
-            hint = ""
-            if shapes and all(len(s) == 2 for s in shapes):
-                hint = (
-                    " (one vector per sample is too little to attend over: give the image encoder "
-                    "pooling='tokens' and the text encoder return_sequences=True)"
-                )
-            raise ValueError(
-                f"{type(self).__name__} expects a list of 2 rank-3 tensors "
-                f"[(batch, n, d_a), (batch, m, d_b)] of token features; received shapes {shapes}{hint}"
+    def _expected_inputs(self):
+        return "a list of 2 rank-3 tensors [(batch, n, d_a), (batch, m, d_b)] of token features"
+
+    def _shape_hint(self, shapes):
+        if shapes and all(len(s) == 2 for s in shapes):
+            return (
+                " (one vector per sample is too little to attend over: give the image encoder "
+                "pooling='tokens' and the text encoder return_sequences=True)"
             )
-        return self._check_sizes(shapes, "(last axis) for both inputs")
+        return ""
 
     def build(self, input_shape):
         shape_a, shape_b = self._check_shapes(self._as_shapes(input_shape))
@@ -199,11 +202,6 @@ class CrossAttentionFusion(Fusion):
         self.norm_b.build(tokens_b)
         self.built = True
 
-    def compute_output_shape(self, input_shape):
-        shapes = self._check_shapes(self._as_shapes(input_shape))
-        batch = next((s[0] for s in shapes if s[0] is not None), None)
-        return (batch, 2 * self.units)
-
     def fused_dim(self, dims):
         return 2 * self.units
 
@@ -214,12 +212,13 @@ class CrossAttentionFusion(Fusion):
 
     def _checked_masks(self, masks, inputs, argument):
         """``masks`` as a list of two ``None``-or-bool tensors matching ``inputs``."""
+        owner = type(self).__name__
         if masks is None:
             return [None, None]
         if not isinstance(masks, (list, tuple)) or len(masks) != 2:
             raise ValueError(
-                f"{argument} must be None or a list of 2 masks (None or boolean (batch, length)), "
-                f"one per input; received {masks!r}"
+                f"{owner}: {argument} must be None or a list of 2 masks (None or boolean "
+                f"(batch, length)), one per input; received {masks!r}"
             )
         checked = []
         for index, (mask, x) in enumerate(zip(masks, inputs)):
@@ -232,8 +231,8 @@ class CrossAttentionFusion(Fusion):
                 e is not None and r is not None and e != r for e, r in zip(expected, mask.shape)
             ):
                 raise ValueError(
-                    f"{argument}[{index}] must have shape (batch, length) = {expected} like input {index}; "
-                    f"received shape {tuple(mask.shape)}"
+                    f"{owner}: {argument}[{index}] must have shape (batch, length) = {expected} "
+                    f"like input {index}; received shape {tuple(mask.shape)}"
                 )
             checked.append(ops.cast(mask, "bool"))
         return checked

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mmtutorial as mt
-from mmtutorial.heads import product_of_experts
+from mmtutorial.fusion.late import product_of_experts
 
 
 def reference_product(experts, prior=None):
@@ -137,5 +137,12 @@ def test_rejects_bad_input_with_a_clear_message(experts, prior, match):
         product_of_experts(experts, prior=prior)
 
 
-def test_is_exported():
-    assert "product_of_experts" in mt.heads.__all__
+def test_is_exported_by_fusion_and_by_heads():
+    assert "product_of_experts" in mt.fusion.__all__ and "product_of_experts" in mt.heads.__all__
+    assert mt.fusion.product_of_experts is product_of_experts
+    assert mt.heads.product_of_experts is product_of_experts
+
+
+def test_is_a_function_on_probabilities_not_a_registered_layer():
+    assert "product_of_experts" not in mt.fusion.available()
+    assert product_of_experts.__module__ == "mmtutorial.fusion.late"

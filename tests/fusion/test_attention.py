@@ -1,5 +1,5 @@
-"""Cross-attention fusion: a NumPy reference of the whole layer, masking, the token
-encoders it needs, the builders' checks, and a trained model's safe round trip."""
+"""CrossAttentionFusion: a NumPy reference of the whole layer, masking, mixed precision,
+the token encoders it needs, the builders' checks, and a trained model's safe round trip."""
 
 import os
 
@@ -9,7 +9,7 @@ import pytest
 
 import mmtutorial as mt
 from mmtutorial import encoders, fusion
-from mmtutorial._cross_attention import CrossAttentionFusion
+from mmtutorial.fusion.attention import CrossAttentionFusion
 
 # -- an independent NumPy version of the layer ------------------------------------
 
@@ -155,7 +155,7 @@ def test_config_round_trip_and_output_shape():
     clone = CrossAttentionFusion.from_config(config)
     assert (clone.units, clone.num_heads, clone.dropout) == (16, 2, 0.1)
     assert layer.compute_output_shape([(None, 4, 128), (None, 12, 32)]) == (None, 32)
-    assert layer.input_rank == 3 and not hasattr(fusion.ConcatFusion, "input_rank")
+    assert layer.input_rank == 3 and fusion.ConcatFusion.input_rank == 2
     assert "cross_attention" in fusion.available()
     assert isinstance(fusion.get("cross_attention", units=8, num_heads=2), CrossAttentionFusion)
 
@@ -169,6 +169,40 @@ def test_dropout_acts_only_while_training():
     assert not np.allclose(np.asarray(layer([a, b], training=True)), inference)
 
 
+# -- mixed precision ------------------------------------------------------------
+
+
+def test_a_mixed_float16_layer_computes_in_float16_throughout():
+    """The sublayers share the layer's dtype policy, not the global one (float32 here)."""
+    a, b = _tokens(12)
+    layer = CrossAttentionFusion(units=8, num_heads=2, dtype="mixed_float16")
+    out = layer([a, b], mask=[None, TEXT_MASK])
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    sublayers = [layer.project_a, layer.project_b, layer.norm_a, layer.norm_b, layer.a_to_b, layer.b_to_a,
+                 layer.a_to_b.query, layer.a_to_b.key, layer.a_to_b.value, layer.a_to_b.output_projection,
+                 layer.b_to_a.weights_dropout]
+    assert {s.dtype_policy.name for s in sublayers} == {"mixed_float16"}
+    assert {keras.backend.standardize_dtype(w.dtype) for w in layer.weights} == {"float32"}
+    assert keras.backend.standardize_dtype(layer.attention_scores([a, b])[0].dtype) == "float16"
+
+
+def test_float16_masking_still_gives_padded_keys_exactly_zero_weight():
+    a, b = _tokens(13)
+    layer = CrossAttentionFusion(units=8, num_heads=2, dtype="mixed_float16")
+    a_to_b, _ = layer.attention_scores([a, b], masks=[None, TEXT_MASK])
+    a_to_b = np.asarray(a_to_b, "float32")
+    assert np.all(a_to_b.transpose(0, 3, 1, 2)[~TEXT_MASK] == 0.0)
+    np.testing.assert_allclose(a_to_b[:2].sum(axis=-1), 1.0, atol=2e-3)
+    reference = CrossAttentionFusion(units=8, num_heads=2)
+    reference.build([a.shape, b.shape])
+    reference.set_weights(layer.get_weights())
+    np.testing.assert_allclose(
+        np.asarray(layer([a, b], mask=[None, TEXT_MASK]), "float32"),
+        np.asarray(reference([a, b], mask=[None, TEXT_MASK])),
+        atol=2e-2,
+    )
+
+
 # -- bad arguments and inputs -----------------------------------------------------
 
 
@@ -179,12 +213,14 @@ def test_dropout_acts_only_while_training():
         ({"units": 0}, "units must be an integer >= 1; received 0"),
         ({"units": 8.0}, "units must be an integer >= 1; received 8.0"),
         ({"num_heads": 0}, "num_heads must be an integer >= 1; received 0"),
+        ({"num_heads": True}, "num_heads must be an integer >= 1; received True"),
         ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\); received 1.0"),
         ({"dropout": "0.1"}, r"dropout must be a number in \[0, 1\); received '0.1'"),
+        ({"dropout": False}, r"dropout must be a number in \[0, 1\); received False"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^CrossAttentionFusion: " + match):
         CrossAttentionFusion(**kwargs)
     with pytest.raises(ValueError, match=match):
         fusion.get("cross_attention", **kwargs)
@@ -225,7 +261,7 @@ def test_symbolic_inputs_with_unknown_feature_size_are_rejected():
 )
 def test_bad_masks_are_named(masks, match):
     a, b = np.zeros((2, 3, 4), "float32"), np.zeros((2, 5, 6), "float32")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^CrossAttentionFusion: " + match):
         CrossAttentionFusion(units=8, num_heads=2).attention_scores([a, b], masks=masks)
 
 

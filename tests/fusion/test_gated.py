@@ -1,0 +1,84 @@
+"""GatedFusion against an independent NumPy gated multimodal unit.
+
+Each reference is written from the paper's formula with the layer's own
+weights (random, biases included), never by calling the layer a second way.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from mmtutorial import fusion
+
+from .helpers import random_inputs, randomise, softmax, to_numpy
+
+
+def _gmu_reference(layer, xs):
+    """Gates and output of the N-modality GMU from the layer's weights."""
+    act = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0)}[layer.activation]
+    n, units = len(xs), layer.units
+    hidden = [act(x @ to_numpy(w) + to_numpy(b)) for x, w, b in zip(xs, layer.kernels, layer.biases)]
+    gate_kernel, gate_bias = to_numpy(layer.gate_kernel), to_numpy(layer.gate_bias)
+    joined = np.concatenate(xs, axis=-1)
+    logits = np.stack(
+        [joined @ gate_kernel[:, m * units:(m + 1) * units] + gate_bias[m * units:(m + 1) * units] for m in range(n)],
+        axis=1,
+    )
+    gates = softmax(logits, axis=1)
+    return gates, sum(gates[:, m] * hidden[m] for m in range(n))
+
+
+@pytest.mark.parametrize("dims, activation", [((3, 5, 2), "tanh"), ((4, 6), "relu")])
+def test_gated_equals_a_numpy_gmu(dims, activation):
+    xs = random_inputs(*dims)
+    layer = randomise(fusion.GatedFusion(units=7, activation=activation), xs)
+    gates, expected = _gmu_reference(layer, xs)
+    np.testing.assert_allclose(to_numpy(layer(xs)), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.gates(xs)), gates, rtol=1e-5, atol=1e-6)
+    assert to_numpy(layer.gates(xs)).shape == (5, len(dims), 7)
+
+
+def test_gated_with_two_modalities_is_the_bimodal_gmu_of_arevalo_et_al():
+    """z = g h_1 + (1 - g) h_2 with g = sigmoid(a_1 - a_2), written without a softmax."""
+    xs = random_inputs(3, 4)
+    layer = randomise(fusion.GatedFusion(units=6), xs)
+    units = 6
+    h1 = np.tanh(xs[0] @ to_numpy(layer.kernels[0]) + to_numpy(layer.biases[0]))
+    h2 = np.tanh(xs[1] @ to_numpy(layer.kernels[1]) + to_numpy(layer.biases[1]))
+    logits = np.concatenate(xs, axis=-1) @ to_numpy(layer.gate_kernel) + to_numpy(layer.gate_bias)
+    a1, a2 = logits[:, :units], logits[:, units:]
+    g = 1.0 / (1.0 + np.exp(-(a1 - a2)))
+    np.testing.assert_allclose(to_numpy(layer(xs)), g * h1 + (1 - g) * h2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer.gates(xs))[:, 0], g, rtol=1e-5, atol=1e-6)
+
+
+def test_gates_build_an_unbuilt_layer_and_sum_to_one_over_modalities():
+    xs = random_inputs(3, 5, 2)
+    layer = fusion.GatedFusion(units=4)
+    gates = to_numpy(layer.gates(xs))
+    assert layer.built and gates.shape == (5, 3, 4)
+    np.testing.assert_allclose(gates.sum(axis=1), 1.0, rtol=1e-6)
+    assert tuple(layer.gates([keras.Input((3,)), keras.Input((5,)), keras.Input((2,))]).shape) == (None, 3, 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"units": 0}, r"GatedFusion: units must be an integer >= 1; received 0"),
+        ({"units": True}, r"GatedFusion: units must be an integer >= 1; received True"),
+        ({"units": 8.0}, r"units must be an integer >= 1; received 8\.0"),
+        ({"activation": "tanhh"},
+         r"GatedFusion: activation must be the name of a Keras activation such as 'tanh' or 'relu'; received 'tanhh'"),
+        ({"activation": np.tanh}, r"activation must be the name of a Keras activation .*received <ufunc 'tanh'>"),
+    ],
+)
+def test_constructor_names_the_bad_argument_and_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fusion.GatedFusion(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        fusion.get("gated", **kwargs)
+
+
+def test_numpy_integer_units_are_stored_as_ints():
+    layer = fusion.GatedFusion(units=np.int64(8))
+    assert type(layer.get_config()["units"]) is int

@@ -1,0 +1,57 @@
+"""Keras's own layer harness, ``keras.src.testing.TestCase.run_layer_test``, over every fusion.
+
+The harness is what Keras runs on its merging layers: a config and
+serialization round trip (``dir()`` of the revived layer included), ``build``
+on shapes, a symbolic call, an eager call, a compiled training step
+(``jit_compile="auto"``, so XLA on TensorFlow), and a ``mixed_float16`` layer
+whose output must have the dtype of its ``compute_output_spec`` and whose
+variables must stay float32. It complements ``test_contract.py`` with Keras's
+view of the same contract. ``keras.src.testing`` is not public API; should
+Keras move it, this file is the one to update.
+"""
+
+import pytest
+from absl.testing import parameterized
+
+keras_testing = pytest.importorskip("keras.src.testing")
+
+from mmtutorial import fusion  # noqa: E402
+
+BATCH = 2
+
+# name -> (init_kwargs, input shapes, output width, trainable weights, seed generators).
+# The shapes are a tuple, as in Keras's merging_test.py: the harness's training step feeds the
+# inputs through tf.data, whose output_signature accepts tuples but not lists.
+CASES = {
+    "concat": ({}, ((BATCH, 3), (BATCH, 5)), 8, 0, 0),
+    "gated": ({"units": 4}, ((BATCH, 3), (BATCH, 5)), 4, 6, 0),  # W_m, b_m per input; V, c
+    "tensor": ({"max_dim": 100}, ((BATCH, 3), (BATCH, 5)), 24, 0, 0),
+    "low_rank": ({"units": 4, "rank": 2}, ((BATCH, 3), (BATCH, 5)), 4, 2, 0),  # one factor per input
+    "film": ({"conditioned": 1}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
+    # Two projections, 2 x 4 attention projections, 2 LayerNorms: 12 kernels and biases or
+    # gammas and betas; one dropout (one seed generator) per direction.
+    "cross_attention": ({"units": 8, "num_heads": 2, "dropout": 0.1}, ((BATCH, 4, 3), (BATCH, 6, 5)), 16, 24, 2),
+}
+
+
+def test_every_registered_fusion_has_a_harness_case():
+    assert sorted(CASES) == fusion.available()
+
+
+class FusionHarnessTest(keras_testing.TestCase):
+    @parameterized.named_parameters(*[(name, name) for name in sorted(CASES)])
+    def test_run_layer_test(self, name):
+        init_kwargs, shapes, width, trainable, seeds = CASES[name]
+        self.run_layer_test(
+            type(fusion.get(name, **init_kwargs)),
+            init_kwargs=init_kwargs,
+            input_shape=shapes,
+            expected_output_shape=(BATCH, width),
+            expected_output_dtype="float32",
+            expected_num_trainable_weights=trainable,
+            expected_num_non_trainable_weights=0,
+            expected_num_seed_generators=seeds,
+            expected_num_losses=0,
+            run_training_check=True,
+            run_mixed_precision_check=True,
+        )
