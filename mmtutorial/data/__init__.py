@@ -1,23 +1,83 @@
-"""Data: the tasks the book trains on, and the checks every input passes.
+"""Data: the tasks the book trains on, a loader for your own folder, and the input checks.
 
-* :mod:`mmtutorial.data.synthetic` -- :class:`ShapeMaterialTask`, the procedurally
+Every source follows one contract (:mod:`mmtutorial.data.base`): a split is a
+:class:`Split` (``features`` dict + ``labels``), and a task or data set names
+its classes and tells its ``input_specs()`` and ``ceilings()``.
+
+* :mod:`~mmtutorial.data.base` -- :class:`Split`, :class:`DataSource`, :class:`Task`
+* :mod:`~mmtutorial.data.synthetic` -- :class:`ShapeMaterialTask`, the procedurally
   generated image + caption task with analytic accuracy ceilings
-* :mod:`mmtutorial.data.checks` -- :func:`check_features`, which names every bad input
+* :mod:`~mmtutorial.data.audio`, :mod:`~mmtutorial.data.driving`,
+  :mod:`~mmtutorial.data.medical` -- the applications' tasks: speech + text,
+  camera + range scan, scan + report
+* :mod:`~mmtutorial.data.scenes` -- :class:`SceneQuestionTask`, where a question
+  decides which part of a scene matters (the fusion chapter)
+* :mod:`~mmtutorial.data.folder` -- :func:`load_folder` for a folder of images
+  plus a CSV file (stages in :mod:`~mmtutorial.data.folder_csv` and
+  :mod:`~mmtutorial.data.folder_images`)
+* :mod:`~mmtutorial.data.checks` -- :func:`check_features`, which names every bad input
+
+This package imports nothing from :mod:`mmtutorial` but :mod:`mmtutorial._checks`.
 """
 
+from . import audio, base, driving, medical, scenes
+from .audio import SpokenWordSplit, SpokenWordTask, spectrogram_image, stft_magnitude
+from .base import DataSource, Split, Task
 from .checks import check_features
-from .synthetic import COLOURS, MATERIALS, SHAPES, ShapeMaterialTask, Split
+from .driving import DrivingSceneTask, DrivingSplit
+from .folder import (
+    FolderDataError,
+    FolderDataset,
+    FolderSplit,
+    RowProblem,
+    SkippedRowsWarning,
+    load_folder,
+    sample_folder,
+    write_folder,
+)
+from .medical import ScanReportSplit, ScanReportTask
+from .scenes import SceneQuestionSplit, SceneQuestionTask
+from .synthetic import COLOURS, MATERIALS, SHAPES, ShapeMaterialSplit, ShapeMaterialTask
 
-__all__ = ["COLOURS", "MATERIALS", "SHAPES", "ShapeMaterialTask", "Split", "check_features"]
+#: Every task class of the package, for code that treats them alike.
+TASKS = (ShapeMaterialTask, SpokenWordTask, DrivingSceneTask, ScanReportTask, SceneQuestionTask)
 
-from .folder import FolderDataError, FolderDataset, FolderSplit, RowProblem, SkippedRowsWarning, load_folder, sample_folder, write_folder  # noqa: E402,E501
-
-__all__ += ["FolderDataError", "FolderDataset", "FolderSplit", "RowProblem", "SkippedRowsWarning", "load_folder", "sample_folder", "write_folder"]
-
-# The applications' tasks: speech + text, camera + range scan, scan + report.
-from . import audio, driving, medical  # noqa: E402
-from .audio import SpokenWordTask, spectrogram_image, stft_magnitude  # noqa: E402
-from .driving import DrivingSceneTask  # noqa: E402
-from .medical import ScanReportTask  # noqa: E402
-
-__all__ += ["audio", "driving", "medical", "SpokenWordTask", "DrivingSceneTask", "ScanReportTask", "spectrogram_image", "stft_magnitude"]
+__all__ = [
+    # the contract
+    "Split",
+    "DataSource",
+    "Task",
+    "TASKS",
+    "check_features",
+    # the tasks and their splits
+    "COLOURS",
+    "MATERIALS",
+    "SHAPES",
+    "ShapeMaterialTask",
+    "ShapeMaterialSplit",
+    "SpokenWordTask",
+    "SpokenWordSplit",
+    "DrivingSceneTask",
+    "DrivingSplit",
+    "ScanReportTask",
+    "ScanReportSplit",
+    "SceneQuestionTask",
+    "SceneQuestionSplit",
+    "spectrogram_image",
+    "stft_magnitude",
+    # your own data
+    "FolderDataError",
+    "FolderDataset",
+    "FolderSplit",
+    "RowProblem",
+    "SkippedRowsWarning",
+    "load_folder",
+    "sample_folder",
+    "write_folder",
+    # modules
+    "audio",
+    "base",
+    "driving",
+    "medical",
+    "scenes",
+]

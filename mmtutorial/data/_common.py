@@ -1,24 +1,14 @@
 """Helpers shared by the data modules (the synthetic task, the applications, the folder loader).
 
 Kept private: each task exposes what readers need (``tokenize``,
-``vocabulary``, ``splits``); this module only saves writing the same checks
-and the same tokenizer several times.
+``vocabulary``); this module only saves writing the same tokenizer and the
+same noise several times. The argument checks live in :mod:`mmtutorial._checks`
+and the split contract in :mod:`mmtutorial.data.base`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-def check_probability(name, value):
-    """Raise ``ValueError`` unless ``value`` is a number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1]; received {value!r}")
-
-
-def check_count(n):
-    """Raise ``ValueError`` unless ``n`` is a positive integer."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; received {n!r}")
 
 
 def vocabulary_of(*phrase_groups) -> tuple:
@@ -49,31 +39,19 @@ def caption_vectorizer(vocabulary, sequence_length, name="caption_vectorizer"):
     )
 
 
-def tokenize(texts, vocabulary, sequence_length) -> np.ndarray:
-    """Token ids ``(n, sequence_length)``, int32, from :func:`caption_vectorizer`."""
+def tokenize(texts, vocabulary, sequence_length, *, name="texts") -> np.ndarray:
+    """Token ids ``(n, sequence_length)``, int32, from :func:`caption_vectorizer`.
+
+    ``name`` is what the message calls ``texts`` if one of them is not a string.
+    """
     texts = list(texts)
     bad = [t for t in texts if not isinstance(t, str)]
     if bad:
-        raise ValueError(f"texts must be strings; received {bad[0]!r}")
+        raise ValueError(f"{name} must be strings; received {bad[0]!r}")
     if not texts:
         return np.zeros((0, sequence_length), dtype="int32")
     ids = caption_vectorizer(vocabulary, sequence_length)(np.array(texts, dtype=object))
     return np.asarray(ids, dtype="int32")
-
-
-def split_seeds(seed) -> list:
-    """Three independent seeds (train, validation, test) from one."""
-    return [int(s) for s in np.random.SeedSequence(seed).generate_state(3)]
-
-
-def splits(task, train, validation, test, seed) -> dict:
-    """Independent train, validation and test splits of ``task`` from one seed."""
-    seeds = split_seeds(seed)
-    return {
-        "train": task.generate(train, seed=seeds[0]),
-        "validation": task.generate(validation, seed=seeds[1]),
-        "test": task.generate(test, seed=seeds[2]),
-    }
 
 
 def smooth_noise(rng, n, size, scale) -> np.ndarray:

@@ -25,7 +25,9 @@ import dataclasses
 
 import numpy as np
 
+from .. import _checks
 from . import _common
+from .base import Split, Task, integer_with_reason
 
 __all__ = [
     "WORDS",
@@ -103,9 +105,8 @@ def stft_magnitude(waveforms, frame_length: int = 64, frame_step: int = 60) -> n
         ((32, 33), 8)
     """
     x = np.asarray(waveforms, dtype="float64")
-    for name, value, low in (("frame_length", frame_length, 2), ("frame_step", frame_step, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
+    frame_length = _checks.integer("frame_length", frame_length, minimum=2)
+    frame_step = _checks.integer("frame_step", frame_step, minimum=1)
     if x.ndim < 1 or x.shape[-1] < frame_length:
         raise ValueError(
             f"waveforms must have at least frame_length={frame_length} samples on the last axis; "
@@ -133,6 +134,8 @@ def spectrogram_image(magnitude, floor_db: float = -30.0, top_db: float = 30.0) 
     Returns:
         float32 ``(n, bins - 1, frames, 1)``.
     """
+    floor_db = _checks.number("floor_db", floor_db)
+    top_db = _checks.number("top_db", top_db)
     magnitude = np.asarray(magnitude, dtype="float64")
     if magnitude.ndim != 3:
         raise ValueError(f"magnitude must have shape (n, frames, bins); received shape {magnitude.shape}")
@@ -143,42 +146,41 @@ def spectrogram_image(magnitude, floor_db: float = -30.0, top_db: float = 30.0) 
     return np.transpose(scaled, (0, 2, 1))[..., None].astype("float32")
 
 
-@dataclasses.dataclass(frozen=True)
-class SpokenWordSplit:
-    """One split: audio, requests, labels and the hidden causes.
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class SpokenWordSplit(Split):
+    """One split of :class:`SpokenWordTask`: audio, requests, labels and the hidden causes.
+
+    ``features`` is ``{"audio": spectrograms, "text": tokens}``; ``labels``
+    is ``word * 3 + language``.
 
     Attributes:
         waveforms: float32 ``(n, samples)``, the clips at ``sample_rate``.
-        spectrograms: float32 ``(n, 32, 32, 1)`` in [0, 1] (frequency x time).
         requests: the written requests, as strings.
-        tokens: int32 ``(n, sequence_length)`` token ids, 0 = padding.
-        labels: int32 ``(n,)``, ``word * 3 + language``.
         word, language: the true word and target language.
         audible: whether the clip holds the word (else only noise).
         named: whether the request names the language.
     """
 
     waveforms: np.ndarray
-    spectrograms: np.ndarray
     requests: tuple
-    tokens: np.ndarray
-    labels: np.ndarray
     word: np.ndarray
     language: np.ndarray
     audible: np.ndarray
     named: np.ndarray
 
     @property
-    def features(self) -> dict:
-        """Model inputs: ``{"audio": spectrograms, "text": tokens}``."""
-        return {"audio": self.spectrograms, "text": self.tokens}
+    def spectrograms(self) -> np.ndarray:
+        """float32 ``(n, 32, 32, 1)`` in [0, 1] (frequency x time)."""
+        return self.features["audio"]
 
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
+    @property
+    def tokens(self) -> np.ndarray:
+        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
+        return self.features["text"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SpokenWordTask:
+class SpokenWordTask(Task):
     """Translate a spoken word into the language a written request names.
 
     Label ``y = word * 3 + language`` (4 words x 3 languages = 12 classes).
@@ -216,30 +218,29 @@ class SpokenWordTask:
     frame_step = 60
     frames = 32
 
+    split_sizes = (3000, 500, 1500)
+
     def __post_init__(self):
-        _common.check_probability("audio_reliability", self.audio_reliability)
-        _common.check_probability("request_reliability", self.request_reliability)
-        if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int) or self.sample_rate < 4000:
-            raise ValueError(
-                "sample_rate must be an integer >= 4000 (the highest harmonic reaches about "
-                f"1.9 kHz); received {self.sample_rate!r}"
-            )
+        owner = type(self).__name__
         longest = max(len(t.split()) for t in _NAMED + _UNNAMED)
-        if isinstance(self.sequence_length, bool) or not isinstance(self.sequence_length, int) or self.sequence_length < longest:
-            raise ValueError(
-                f"sequence_length must be an integer >= {longest} (the longest request); "
-                f"received {self.sequence_length!r}"
-            )
+        self._store(
+            audio_reliability=_checks.probability("audio_reliability", self.audio_reliability, owner=owner),
+            request_reliability=_checks.probability(
+                "request_reliability", self.request_reliability, owner=owner
+            ),
+            sample_rate=integer_with_reason(
+                "sample_rate", self.sample_rate, 4000, "the highest harmonic reaches about 1.9 kHz", owner=owner
+            ),
+            sequence_length=integer_with_reason(
+                "sequence_length", self.sequence_length, longest, "the longest request", owner=owner
+            ),
+        )
 
     # -- what the task is ---------------------------------------------------
     @property
-    def num_classes(self) -> int:
-        return len(WORDS) * len(LANGUAGES)
-
-    @property
     def class_names(self) -> tuple:
         """The translated words, indexed by label (``"chien"``, ``"Hund"``, ...)."""
-        return tuple(TRANSLATIONS[w][l] for w in WORDS for l in range(len(LANGUAGES)))
+        return tuple(TRANSLATIONS[w][i] for w in WORDS for i in range(len(LANGUAGES)))
 
     @property
     def samples(self) -> int:
@@ -250,6 +251,10 @@ class SpokenWordTask:
     def audio_shape(self) -> tuple:
         """Shape of one spectrogram image: (frequency bins, frames, 1)."""
         return (self.frame_length // 2, self.frames, 1)
+
+    def input_specs(self) -> dict:
+        """``{"audio": ((32, 32, 1), "float32"), "text": ((sequence_length,), "int32")}``."""
+        return {"audio": (self.audio_shape, "float32"), "text": ((self.sequence_length,), "int32")}
 
     @property
     def vocabulary(self) -> tuple:
@@ -262,9 +267,19 @@ class SpokenWordTask:
 
     def tokenize(self, requests) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(requests, self.vocabulary, self.sequence_length)
+        return _common.tokenize(requests, self.vocabulary, self.sequence_length, name="requests")
 
     # -- analytic ceilings --------------------------------------------------
+    def ceilings(self) -> dict:
+        """``{"bayes", "audio", "text", "chance", "majority"}`` accuracies (see the class docstring).
+
+        >>> {k: round(v, 3) for k, v in SpokenWordTask().ceilings().items()}
+        {'bayes': 0.799, 'audio': 0.296, 'text': 0.225, 'chance': 0.083, 'majority': 0.083}
+        """
+        return self._with_baselines(
+            bayes=self.bayes_accuracy, audio=self.audio_only_accuracy, text=self.text_only_accuracy
+        )
+
     @property
     def word_accuracy(self) -> float:
         """Best probability of naming the word from the audio."""
@@ -289,15 +304,10 @@ class SpokenWordTask:
     def text_only_accuracy(self) -> float:
         return self.language_accuracy / len(WORDS)
 
-    @property
-    def chance_accuracy(self) -> float:
-        return 1.0 / self.num_classes
-
     # -- generation ---------------------------------------------------------
     def generate(self, n: int, seed: int = 0) -> SpokenWordSplit:
         """Draw ``n`` samples; the same ``seed`` gives the same samples."""
-        _common.check_count(n)
-        rng = np.random.default_rng(seed)
+        n, rng = self._generator(n, seed)
         word = rng.integers(0, len(WORDS), n)
         language = rng.integers(0, len(LANGUAGES), n)
         audible = rng.random(n) < self.audio_reliability
@@ -309,24 +319,19 @@ class SpokenWordTask:
         named_template = rng.integers(0, len(_NAMED), n)
         unnamed_template = rng.integers(0, len(_UNNAMED), n)
         requests = tuple(
-            _NAMED[t].format(language=LANGUAGES[l]) if k else _UNNAMED[u]
-            for t, u, l, k in zip(named_template, unnamed_template, language, named)
+            _NAMED[t].format(language=LANGUAGES[lang]) if k else _UNNAMED[u]
+            for t, u, lang, k in zip(named_template, unnamed_template, language, named)
         )
         return SpokenWordSplit(
-            waveforms=waveforms,
-            spectrograms=spectrograms,
-            requests=requests,
-            tokens=self.tokenize(requests),
+            features={"audio": spectrograms, "text": self.tokenize(requests)},
             labels=(word * len(LANGUAGES) + language).astype("int32"),
+            waveforms=waveforms,
+            requests=requests,
             word=word.astype("int32"),
             language=language.astype("int32"),
             audible=audible,
             named=named,
         )
-
-    def splits(self, train: int = 3000, validation: int = 500, test: int = 1500, seed: int = 0) -> dict:
-        """Independent train, validation and test splits from one seed."""
-        return _common.splits(self, train, validation, test, seed)
 
     def synthesise(self, word, audible, rng) -> np.ndarray:
         """Waveforms ``(n, samples)``: the words where ``audible``, in noise.

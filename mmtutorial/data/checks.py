@@ -8,7 +8,7 @@ received, instead of surfacing as an opaque TensorFlow error deep inside
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -23,7 +23,8 @@ import dataclasses
 
 import numpy as np
 
-from . import _common
+from .. import _checks
+from .base import Split, Task
 
 __all__ = ["LIGHTS", "LANES", "DrivingSplit", "DrivingSceneTask"]
 
@@ -37,23 +38,20 @@ _CAR_COLOURS = np.array(
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class DrivingSplit:
-    """One split: both sensors' readings, labels and the hidden causes.
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class DrivingSplit(Split):
+    """One split of :class:`DrivingSceneTask`: both sensors' readings, labels and the hidden causes.
+
+    ``features`` is ``{"camera": camera, "range": ranges}``; ``labels`` is
+    ``light * 3 + lane``.
 
     Attributes:
-        camera: float32 ``(n, 32, 32, 3)`` in [0, 1].
-        ranges: float32 ``(n, beams, 1)``, distance / ``max_range`` in [0, 1].
-        labels: int32 ``(n,)``, ``light * 3 + lane``.
         light, lane: the true light state and obstacle lane.
         distance: the obstacle's distance ahead, in metres.
         night: the camera cannot see the obstacle.
         spray: the range sensor is blinded.
     """
 
-    camera: np.ndarray
-    ranges: np.ndarray
-    labels: np.ndarray
     light: np.ndarray
     lane: np.ndarray
     distance: np.ndarray
@@ -61,16 +59,18 @@ class DrivingSplit:
     spray: np.ndarray
 
     @property
-    def features(self) -> dict:
-        """Model inputs: ``{"camera": ..., "range": ...}``."""
-        return {"camera": self.camera, "range": self.ranges}
+    def camera(self) -> np.ndarray:
+        """float32 ``(n, 32, 32, 3)`` in [0, 1]."""
+        return self.features["camera"]
 
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
+    @property
+    def ranges(self) -> np.ndarray:
+        """float32 ``(n, beams, 1)``, distance / ``max_range`` in [0, 1]."""
+        return self.features["range"]
 
 
 @dataclasses.dataclass(frozen=True)
-class DrivingSceneTask:
+class DrivingSceneTask(Task):
     """Name the traffic light and the obstacle's lane from a camera and a range scan.
 
     Label ``y = light * 3 + lane`` (9 classes). With night rate ``a`` and
@@ -102,17 +102,17 @@ class DrivingSceneTask:
     lane_width = 3.0
     wall_offset = 7.0
 
+    split_sizes = (3000, 500, 1500)
+
     def __post_init__(self):
-        _common.check_probability("night_rate", self.night_rate)
-        _common.check_probability("spray_rate", self.spray_rate)
-        if isinstance(self.beams, bool) or not isinstance(self.beams, int) or self.beams < 16:
-            raise ValueError(f"beams must be an integer >= 16; received {self.beams!r}")
+        owner = type(self).__name__
+        self._store(
+            night_rate=_checks.probability("night_rate", self.night_rate, owner=owner),
+            spray_rate=_checks.probability("spray_rate", self.spray_rate, owner=owner),
+            beams=_checks.integer("beams", self.beams, minimum=16, owner=owner),
+        )
 
     # -- what the task is ---------------------------------------------------
-    @property
-    def num_classes(self) -> int:
-        return len(LIGHTS) * len(LANES)
-
     @property
     def class_names(self) -> tuple:
         """Names such as ``"red / left"``, indexed by label."""
@@ -126,6 +126,10 @@ class DrivingSceneTask:
     def range_shape(self) -> tuple:
         return (self.beams, 1)
 
+    def input_specs(self) -> dict:
+        """``{"camera": ((32, 32, 3), "float32"), "range": ((beams, 1), "float32")}``."""
+        return {"camera": (self.camera_shape, "float32"), "range": (self.range_shape, "float32")}
+
     @property
     def angles(self) -> np.ndarray:
         """Beam directions in radians, left (negative) to right."""
@@ -133,6 +137,16 @@ class DrivingSceneTask:
         return np.linspace(-half, half, self.beams)
 
     # -- analytic ceilings --------------------------------------------------
+    def ceilings(self) -> dict:
+        """``{"bayes", "camera", "range", "chance", "majority"}`` accuracies (see the class docstring).
+
+        >>> {k: round(v, 3) for k, v in DrivingSceneTask().ceilings().items()}
+        {'bayes': 0.9, 'camera': 0.667, 'range': 0.267, 'chance': 0.111, 'majority': 0.111}
+        """
+        return self._with_baselines(
+            bayes=self.bayes_accuracy, camera=self.camera_only_accuracy, range=self.range_only_accuracy
+        )
+
     @property
     def bayes_accuracy(self) -> float:
         return 1.0 - self.night_rate * self.spray_rate * (1.0 - 1.0 / len(LANES))
@@ -144,10 +158,6 @@ class DrivingSceneTask:
     @property
     def range_only_accuracy(self) -> float:
         return ((1.0 - self.spray_rate) + self.spray_rate / len(LANES)) / len(LIGHTS)
-
-    @property
-    def chance_accuracy(self) -> float:
-        return 1.0 / self.num_classes
 
     def condition_ceilings(self) -> dict:
         """Best accuracy of each model in each condition: ``(night, spray) -> {model: accuracy}``."""
@@ -165,8 +175,7 @@ class DrivingSceneTask:
     # -- generation ---------------------------------------------------------
     def generate(self, n: int, seed: int = 0) -> DrivingSplit:
         """Draw ``n`` scenes; the same ``seed`` gives the same scenes."""
-        _common.check_count(n)
-        rng = np.random.default_rng(seed)
+        n, rng = self._generator(n, seed)
         light = rng.integers(0, len(LIGHTS), n)
         lane = rng.integers(0, len(LANES), n)
         night = rng.random(n) < self.night_rate
@@ -176,8 +185,7 @@ class DrivingSceneTask:
         camera = self._camera(light, lateral, distance, night, rng)
         ranges = self._scan(lateral, distance, spray, rng)
         return DrivingSplit(
-            camera=camera,
-            ranges=ranges,
+            features={"camera": camera, "range": ranges},
             labels=(light * len(LANES) + lane).astype("int32"),
             light=light.astype("int32"),
             lane=lane.astype("int32"),
@@ -185,10 +193,6 @@ class DrivingSceneTask:
             night=night,
             spray=spray,
         )
-
-    def splits(self, train: int = 3000, validation: int = 500, test: int = 1500, seed: int = 0) -> dict:
-        """Independent train, validation and test splits from one seed."""
-        return _common.splits(self, train, validation, test, seed)
 
     # -- the sensors ----------------------------------------------------------
     def _scan(self, lateral, distance, spray, rng) -> np.ndarray:

@@ -22,29 +22,41 @@ the CSV file, the line number and the value. By default the loader stops with
 a :class:`FolderDataError` that lists every bad row; with ``on_error="skip"``
 it leaves the bad rows out and says so in one :class:`SkippedRowsWarning`.
 
-:func:`write_folder` writes a :class:`~mmtutorial.data.Split` in the same
-layout, and :func:`sample_folder` finds the small sample shipped with the
-package (60 images of :class:`~mmtutorial.data.ShapeMaterialTask`).
+The loader works in stages, one module each: the CSV file and its rows
+(:mod:`mmtutorial.data.folder_csv`), the image files
+(:mod:`mmtutorial.data.folder_images`), and here the assembly into splits.
+
+:func:`write_folder` writes image + caption splits in the same layout, and
+:func:`sample_folder` finds the small sample shipped with the package (60
+images of :class:`~mmtutorial.data.ShapeMaterialTask`).
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import difflib
 import importlib.resources
-import io
 import os
 import pathlib
-import re
 import types
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
-from ._common import caption_vectorizer
-from .synthetic import Split
+from .. import _checks
+from . import _common
+from .base import DataSource, Split
+from .folder_csv import (
+    SPLIT_NAMES,
+    FolderDataError,
+    RowProblem,
+    SkippedRowsWarning,
+    read_csv,
+    short,
+    words,
+)
+from .folder_images import check_image_shape, read_images
 
 __all__ = [
     "SPLIT_NAMES",
@@ -58,97 +70,53 @@ __all__ = [
     "sample_folder",
 ]
 
-#: The split names the loader produces, in order.
-SPLIT_NAMES = ("train", "validation", "test")
-# Spellings accepted in a CSV's split column (compared lower-case, stripped).
-_SPLIT_ALIASES = {
-    "train": "train",
-    "validation": "validation",
-    "val": "validation",
-    "valid": "validation",
-    "dev": "validation",
-    "test": "test",
-}
-# What Keras's "lower_and_strip_punctuation" standardisation removes.
-_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]\^_`{|}~\']')
 _SHOW = 10  # problems spelled out in an error or warning message
 
 
-class FolderDataError(ValueError):
-    """Bad rows or files in a folder data set.
-
-    Attributes:
-        csv_path: the CSV file.
-        problems: every :class:`RowProblem` found, in line order.
-    """
-
-    def __init__(self, message, csv_path=None, problems=()):
-        super().__init__(message)
-        self.csv_path = csv_path
-        self.problems = tuple(problems)
-
-
-class SkippedRowsWarning(UserWarning):
-    """Rows left out by ``load_folder(..., on_error="skip")``."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RowProblem:
-    """One problem with one row of the CSV file.
-
-    Attributes:
-        csv_path: the CSV file.
-        line: the line of the CSV file where the row starts (the header is line 1).
-        column: the column at fault, or ``None`` for the row as a whole.
-        value: the value at fault, as read.
-        message: what is wrong, in words.
-    """
-
-    csv_path: str
-    line: int
-    column: str | None
-    value: object
-    message: str
-
-    def __str__(self):
-        return f"{self.csv_path}, line {self.line}: {self.message}"
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class FolderSplit(Split):
     """One split read from a folder: a :class:`~mmtutorial.data.Split` plus where it came from.
 
-    ``images``, ``captions``, ``tokens``, ``labels`` and ``features`` are as in
-    :class:`~mmtutorial.data.Split`, so ``mt.train.fit(model, split)`` works.
-    The hidden causes of the synthetic task (``shape``, ``material``,
-    ``shown_shape``, ``stated_material``) are ``None``: real data do not come
-    with them.
+    ``features`` is ``{"image": images, "text": tokens}``, so
+    ``mt.train.fit(model, split)`` works. Real data come without hidden causes,
+    so a folder split has only what the files hold.
 
     Attributes:
+        captions: the captions as read (stripped).
         name: ``"train"``, ``"validation"`` or ``"test"``.
         files: the image path of each sample, as written in the CSV.
         lines: the CSV line number of each sample.
     """
 
+    captions: tuple
     name: str = ""
     files: tuple = ()
     lines: tuple = ()
 
-    def __repr__(self):
-        return (
-            f"FolderSplit({self.name!r}: {len(self)} samples, images "
-            f"{tuple(self.images.shape)}, tokens {tuple(self.tokens.shape)})"
-        )
+    @property
+    def images(self) -> np.ndarray:
+        """float32 ``(n, *image_shape)`` in [0, 1]."""
+        return self.features["image"]
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
+        return self.features["text"]
+
+    def _repr_head(self) -> str:
+        return f"{self.name!r}: {len(self)} samples"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class FolderDataset:
+class FolderDataset(DataSource):
     """A data set read by :func:`load_folder`.
 
     Index it by split name (``data["train"]``); every split is a
     :class:`FolderSplit`. The numbers a model needs are attributes, so
     ``mt.models.build_classifier(data.image_shape, data.vocab_size,
-    data.sequence_length, data.num_classes)`` fits the data.
+    data.sequence_length, data.num_classes)`` fits the data, and
+    ``mt.train.make_dataset(data["train"].features, data["train"].labels)``
+    is its ``tf.data`` pipeline.
 
     Attributes:
         root: the data set folder; relative image paths start here.
@@ -174,19 +142,21 @@ class FolderDataset:
     rows: int = 0
 
     @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
     def vocab_size(self) -> int:
         """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
         return len(self.vocabulary) + 2
 
+    def input_specs(self) -> dict:
+        """``{"image": (image_shape, "float32"), "text": ((sequence_length,), "int32")}``."""
+        return {"image": (tuple(self.image_shape), "float32"), "text": ((self.sequence_length,), "int32")}
+
+    def ceilings(self) -> dict:
+        """``{"chance": 1 / num_classes}``: real data come with no ceiling known on paper."""
+        return {"chance": self.chance_accuracy}
+
     def __getitem__(self, name) -> FolderSplit:
         if name not in self.splits:
-            raise KeyError(
-                f"the data set has no {name!r} rows; its splits are {list(self.splits)}"
-            )
+            raise KeyError(f"the data set has no {name!r} rows; its splits are {list(self.splits)}")
         return self.splits[name]
 
     def __contains__(self, name) -> bool:
@@ -203,38 +173,42 @@ class FolderDataset:
 
     def vectorizer(self):
         """A Keras ``TextVectorization`` layer with this data set's fixed vocabulary."""
-        return caption_vectorizer(self.vocabulary, self.sequence_length)
+        return _common.caption_vectorizer(self.vocabulary, self.sequence_length)
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        captions = list(captions)
-        bad = [c for c in captions if not isinstance(c, str)]
-        if bad:
-            raise ValueError(f"captions must be strings; received {bad[0]!r}")
-        return _tokenize(self.vectorizer(), captions, self.sequence_length)
+        return _common.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
 
-    def dataset(self, name="train", *, batch_size=32, shuffle=False, seed=0, model=None):
-        """The split ``name`` as the checked, batched ``tf.data`` pipeline of
-        :func:`mmtutorial.train.make_dataset`: ``(features, labels)`` batches."""
-        from .. import train
-
-        split = self[name]
-        return train.make_dataset(
-            split.features, split.labels, batch_size=batch_size, shuffle=shuffle, seed=seed, model=model
+    @property
+    def dataset(self):
+        """Removed: the data package does not depend on :mod:`mmtutorial.train`."""
+        raise AttributeError(
+            "FolderDataset.dataset(name, ...) was removed, so that mmtutorial.data needs nothing "
+            "from mmtutorial.train; use mt.train.make_dataset(data[name].features, data[name].labels, "
+            "batch_size=..., shuffle=..., seed=..., model=...) instead"
         )
 
 
-# -- helpers ------------------------------------------------------------------
-def _check_image_shape(image_shape):
-    from ..encoders import check_image_shape
+# -- the loader's arguments -------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """The checked arguments of :func:`load_folder`."""
 
-    shape = check_image_shape(image_shape)
-    if shape[2] not in (1, 3):
-        raise ValueError(
-            "image files are decoded to 1 (grey) or 3 (RGB) channels, so image_shape must have "
-            f"1 (grey) or 3 (RGB) channels; received {image_shape!r}"
-        )
-    return shape
+    columns: dict
+    image_shape: tuple
+    sequence_length: int | None
+    vocabulary: tuple | None
+    max_tokens: int | None
+    class_names: tuple | None
+    validation_fraction: float | None
+    test_fraction: float | None
+    seed: int
+    delimiter: str
+    on_error: str
+
+    @property
+    def random_split(self) -> bool:
+        return "split_column" not in self.columns
 
 
 def _check_names(name, values, reserved=()):
@@ -250,196 +224,213 @@ def _check_names(name, values, reserved=()):
     return tuple(values)
 
 
-def _is_int(value, minimum):
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+def _optional_integer(name, value, minimum):
+    if value is None:
+        return None
+    if not (_checks.is_integer(value) and value >= minimum):
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {what} or None; received {value!r}")
+    return int(value)
 
 
-def _check_fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1); received {value!r}")
-    return float(value)
+def _check_fractions(split_column, validation_fraction, test_fraction):
+    """The random split's fractions: only without a split column, 0.1 each by default."""
+    if split_column is not None:
+        for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+            if value is not None:
+                raise ValueError(
+                    f"{name} applies only to a CSV file without a split column; pass "
+                    f"split_column=None to split the rows at random (received {name}={value!r})"
+                )
+        return None, None
+    validation = _checks.fraction("validation_fraction", 0.1 if validation_fraction is None else validation_fraction)
+    test = _checks.fraction("test_fraction", 0.1 if test_fraction is None else test_fraction)
+    if validation + test >= 1.0:
+        raise ValueError(
+            f"validation_fraction + test_fraction must leave rows for training; received {validation} + {test}"
+        )
+    return validation, test
+
+
+def _check_columns(image_column, caption_column, label_column, split_column) -> dict:
+    columns = {"image_column": image_column, "caption_column": caption_column, "label_column": label_column}
+    if split_column is not None:
+        columns["split_column"] = split_column
+    for name, value in columns.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be a non-empty string; received {value!r}")
+    if len(set(columns.values())) < len(columns):
+        raise ValueError(f"the columns must differ from each other; received {columns}")
+    return columns
+
+
+def _check_options(*, image_column, caption_column, label_column, split_column, image_shape,
+                   sequence_length, vocabulary, max_tokens, class_names, validation_fraction,
+                   test_fraction, seed, delimiter, on_error) -> _Options:
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}")
+    image_shape = check_image_shape(image_shape)
+    sequence_length = _optional_integer("sequence_length", sequence_length, 1)
+    max_tokens = _optional_integer("max_tokens", max_tokens, 3)
+    if vocabulary is not None:
+        vocabulary = _check_names("vocabulary", vocabulary, reserved=("", "[UNK]"))
+        if max_tokens is not None:
+            raise ValueError("pass either vocabulary or max_tokens, not both")
+    if class_names is not None:
+        class_names = tuple(name.strip() for name in _check_names("class_names", class_names))
+    validation_fraction, test_fraction = _check_fractions(split_column, validation_fraction, test_fraction)
+    columns = _check_columns(image_column, caption_column, label_column, split_column)
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter must be one character; received {delimiter!r}")
+    return _Options(
+        columns=columns,
+        image_shape=image_shape,
+        sequence_length=sequence_length,
+        vocabulary=vocabulary,
+        max_tokens=max_tokens,
+        class_names=class_names,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=_checks.integer("seed", seed, minimum=0),
+        delimiter=delimiter,
+        on_error=on_error,
+    )
+
+
+# -- the loader's stages ------------------------------------------------------------------
+def _locate(root, csv_file) -> tuple:
+    """The data set folder and the CSV file, both checked to exist."""
+    root = pathlib.Path(os.fspath(root)).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"the data set folder {str(root)!r} does not exist or is not a folder")
+    csv_path = pathlib.Path(os.fspath(csv_file))
+    if not csv_path.is_absolute():
+        csv_path = root / csv_path
+    if not csv_path.is_file():
+        entries = sorted(p.name for p in root.iterdir())
+        raise FileNotFoundError(
+            f"no CSV file {str(csv_path)!r}; the folder {str(root)!r} holds {short(entries)}"
+            + (" (pass csv_file=... to name it)" if entries else "")
+        )
+    return root, csv_path
+
+
+def _split_at_random(rows, lines, options) -> list:
+    """Give every row a random split. The draw covers every data row (bad ones too), so a
+    row's split does not depend on which other rows are bad."""
+    order = np.random.default_rng(options.seed).permutation(len(lines))
+    n_validation = int(round(options.validation_fraction * len(lines)))
+    n_test = int(round(options.test_fraction * len(lines)))
+    assigned = {}
+    for rank, index in enumerate(order):
+        assigned[lines[index]] = "test" if rank < n_test else "validation" if rank < n_test + n_validation else "train"
+    return [dataclasses.replace(row, split=assigned[row.line]) for row in rows]
+
+
+def _raise_or_skip(problems, rows, lines, on_error, where) -> list:
+    """The rows without problems; or a :class:`FolderDataError` listing every problem."""
+    bad_lines = sorted({p.line for p in problems})
+    if problems and on_error == "raise":
+        if len(problems) == 1:
+            message = str(problems[0])
+        else:
+            listed = "\n".join(f"  line {p.line}: {p.message}" for p in problems[:_SHOW])
+            more = f"\n  ... and {len(problems) - _SHOW} more (see error.problems)" if len(problems) > _SHOW else ""
+            message = f"{where}: {len(problems)} problems in {len(bad_lines)} of {len(lines)} rows:\n{listed}{more}"
+        raise FolderDataError(
+            message + "\nFix the rows, or pass on_error='skip' to leave them out with a warning.", where, problems
+        )
+    kept = [row for row in rows if row.line not in set(bad_lines)]
+    if not kept:
+        raise FolderDataError(
+            f"{where}: every one of the {len(lines)} rows has a problem, so no data is left; the first: "
+            f"line {problems[0].line}: {problems[0].message}",
+            where,
+            problems,
+        )
+    if problems:
+        reasons = "; ".join(f"line {p.line}: {p.message}" for p in problems[:_SHOW])
+        more = f"; and {len(problems) - _SHOW} more problems" if len(problems) > _SHOW else ""
+        numbers = ("line " if len(bad_lines) == 1 else "lines ") + ", ".join(map(str, bad_lines))
+        warnings.warn(
+            f"skipped {len(bad_lines)} of {len(lines)} rows of {where} ({numbers}): {reasons}{more}",
+            SkippedRowsWarning,
+            stacklevel=3,  # the caller of load_folder
+        )
+    return kept
+
+
+def _learn_vocabulary(captions, max_tokens) -> tuple:
+    """The words of ``captions``, most frequent first, as Keras's ``TextVectorization`` ranks them."""
+    import keras
+
+    learner = keras.layers.TextVectorization(
+        max_tokens=max_tokens, standardize="lower_and_strip_punctuation", split="whitespace"
+    )
+    learner.adapt(np.array(captions, dtype=object))
+    return tuple(str(word) for word in learner.get_vocabulary()[2:])
+
+
+def _assemble(root, where, kept, images, problems, n_rows, options) -> FolderDataset:
+    """Class ids, the vocabulary and the arrays of every split."""
+    class_names = options.class_names
+    if class_names is None:
+        class_names = tuple(sorted({row.label for row in kept}, key=_natural_key))
+    label_ids = {name: index for index, name in enumerate(class_names)}
+    by_split = {name: [row for row in kept if row.split == name] for name in SPLIT_NAMES}
+    train_captions = [row.caption for row in by_split["train"]]
+    vocabulary = options.vocabulary
+    if vocabulary is None:
+        if not train_captions:
+            raise FolderDataError(
+                f"{where}: no 'train' rows to learn the vocabulary from; pass vocabulary=[...] "
+                "or mark rows as train",
+                where,
+                problems,
+            )
+        vocabulary = _learn_vocabulary(train_captions, options.max_tokens)
+    sequence_length = options.sequence_length
+    if sequence_length is None:
+        longest = train_captions or [row.caption for row in kept]
+        sequence_length = max(len(words(c)) for c in longest)
+    vectorizer = _common.caption_vectorizer(vocabulary, sequence_length)
+    splits = {
+        name: _folder_split(name, records, images, label_ids, vectorizer)
+        for name, records in by_split.items()
+        if records
+    }
+    return FolderDataset(
+        root=str(root),
+        csv_path=where,
+        splits=types.MappingProxyType(splits),
+        class_names=class_names,
+        vocabulary=vocabulary,
+        sequence_length=int(sequence_length),
+        image_shape=options.image_shape,
+        skipped=tuple(problems),
+        rows=n_rows,
+    )
+
+
+def _folder_split(name, records, images, label_ids, vectorizer) -> FolderSplit:
+    """The arrays of one split's rows: stacked images, token ids, label ids."""
+    captions = tuple(row.caption for row in records)
+    return FolderSplit(
+        features={
+            "image": np.stack([images[row.line] for row in records]).astype("float32", copy=False),
+            "text": np.asarray(vectorizer(np.array(captions, dtype=object)), dtype="int32"),
+        },
+        labels=np.array([label_ids[row.label] for row in records], dtype="int32"),
+        captions=captions,
+        name=name,
+        files=tuple(row.image for row in records),
+        lines=tuple(row.line for row in records),
+    )
 
 
 def _natural_key(name):
     """Sort whole numbers numerically ("2" before "10"), other names alphabetically."""
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
-
-
-def _words(caption):
-    return _PUNCTUATION.sub("", caption.lower()).split()
-
-
-def _tokenize(vectorizer, captions, sequence_length):
-    if not captions:
-        return np.zeros((0, sequence_length), dtype="int32")
-    return np.asarray(vectorizer(np.array(captions, dtype=object)), dtype="int32")
-
-
-def _short(values, limit=8):
-    values = list(values)
-    return repr(values) if len(values) <= limit else repr(values[:limit])[:-1] + ", ...]"
-
-
-def _read_image(path, image_shape):
-    """Decode one image file; return ``(array, None)`` or ``(None, what is wrong)``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if not path.exists():
-        return None, "not found"
-    if not path.is_file():
-        return None, "is not a file"
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return None, f"cannot be read ({error.strerror or error})"
-    if not data:
-        return None, "is empty (0 bytes)"
-    height, width, channels = image_shape
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()  # checks the file's structure, e.g. a PNG's chunk checksums
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format == "JPEG":
-                image.draft("RGB", (width, height))  # let the decoder shrink big photos
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ("P", "PA", "LA", "RGBA"):
-                image = image.convert("RGBA")
-            image = image.convert("RGB" if channels == 3 else "L")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.Resampling.BILINEAR)
-            array = np.asarray(image, dtype="float32") / 255.0
-    except UnidentifiedImageError:
-        return None, f"is not an image file Pillow can read (it starts with {data[:8]!r})"
-    except Exception as error:  # Pillow reports damage as OSError, SyntaxError, ValueError ...
-        detail = str(error) or type(error).__name__
-        return None, f"is truncated or corrupt ({detail})"
-    return (array[..., None] if channels == 1 else array), None
-
-
-def _read_csv(csv_path, columns, delimiter, class_names):
-    """Parse and check the CSV file: ``(rows, lines, problems)``.
-
-    ``rows`` holds ``[line, image, caption, label, split]`` for every row whose
-    image path is not empty, ``lines`` the first line of every data row, and
-    ``problems`` a :class:`RowProblem` per fault found in the text.
-    """
-    where = str(csv_path)
-    raw = csv_path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise FolderDataError(
-            f"{where}, line {line}: the file is not UTF-8 text (byte "
-            f"{raw[error.start:error.start + 1]!r} at offset {error.start}); save it as UTF-8",
-            where,
-        ) from None
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    problems = []
-
-    def problem(line, column, value, message):
-        problems.append(RowProblem(where, line, column, value, message))
-
-    # The header is the first non-blank row.
-    header = None
-    while header is None:
-        try:
-            row = next(reader)
-        except StopIteration:
-            raise FolderDataError(f"{where} is empty: it has no header row", where) from None
-        except csv.Error as error:
-            raise FolderDataError(
-                f"{where}, line {reader.line_num}: malformed header ({error})", where
-            ) from None
-        if row:
-            header, header_line = [name.strip() for name in row], reader.line_num
-    for name, column in columns.items():
-        if header.count(column) > 1:
-            raise FolderDataError(
-                f"{where}, line {header_line} (header): the column {column!r} occurs "
-                f"{header.count(column)} times in {header}",
-                where,
-            )
-        if column not in header:
-            close = difflib.get_close_matches(column, header, n=1, cutoff=0.5)
-            hint = f"; did you mean {name}={close[0]!r}?" if close else f"; pass {name}=... to name it"
-            if name == "split_column":
-                hint += " Pass split_column=None if the data set has no split column."
-            raise FolderDataError(
-                f"{where}, line {header_line} (header): no column {column!r}; the header has "
-                f"{header}{hint}",
-                where,
-            )
-    position = {column: header.index(column) for column in columns.values()}
-    known_classes = set(class_names) if class_names is not None else None
-    image_column, caption_column, label_column = (
-        columns["image_column"], columns["caption_column"], columns["label_column"]
-    )
-    split_column = columns.get("split_column")
-
-    # -- every row -------------------------------------------------------------------
-    rows = []  # (line, image value, caption, label, split) of rows that pass the row checks
-    lines = []  # the start line of every data row
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            end = reader.line_num
-            span = f"lines {start}-{end}" if end > start else f"line {start}"
-            lines.append(start)
-            problem(start, None, None, f"malformed CSV ({error}) in {span}; check the quotes")
-            continue
-        if not row:
-            continue  # a blank line holds no data
-        lines.append(start)
-        if len(row) > len(header) and not any(field.strip() for field in row[len(header):]):
-            row = row[: len(header)]  # trailing empty fields, as some spreadsheets write them
-        if not any(field.strip() for field in row):
-            problem(start, None, row, "the row has no values (a blank row left by a spreadsheet?)")
-            continue
-        if len(row) != len(header):
-            problem(
-                start, None, row,
-                f"expected {len(header)} fields ({', '.join(header)}) but found {len(row)}: {row!r}",
-            )
-            continue
-        values = {column: row[position[column]] for column in columns.values()}
-        for column, value in values.items():
-            if not value.strip():
-                problem(start, column, value, f"column {column!r} is empty (received {value!r})")
-        caption = values[caption_column].strip()
-        if caption and not _words(caption):
-            problem(
-                start, caption_column, values[caption_column],
-                f"column {caption_column!r} has no words once lower-cased and stripped of "
-                f"punctuation (received {values[caption_column]!r})",
-            )
-        label = values[label_column].strip()
-        if label and known_classes is not None and label not in known_classes:
-            problem(
-                start, label_column, values[label_column],
-                f"label {label!r} is not one of the class_names {_short(class_names)}",
-            )
-        split = None
-        if split_column is not None:
-            split_value = values[split_column]
-            split = _SPLIT_ALIASES.get(split_value.strip().lower())
-            if split_value.strip() and split is None:
-                problem(
-                    start, split_column, split_value,
-                    f"unknown split {split_value!r} in column {split_column!r}; use train, "
-                    "validation or test (also accepted: val, valid, dev)",
-                )
-        image_value = values[image_column].strip()
-        if image_value:
-            rows.append([start, image_value, caption, label, split])
-
-    return rows, lines, problems
 
 
 # -- the loader -----------------------------------------------------------------
@@ -519,204 +510,51 @@ def load_folder(
         >>> data["train"].images.shape, data["train"].tokens.dtype, data.num_classes
         ((40, 32, 32, 3), dtype('int32'), 21)
     """
-    # -- arguments ----------------------------------------------------------------
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}")
-    image_shape = _check_image_shape(image_shape)
-    if sequence_length is not None and not _is_int(sequence_length, 1):
-        raise ValueError(
-            f"sequence_length must be a positive integer or None; received {sequence_length!r}"
-        )
-    if max_tokens is not None and not _is_int(max_tokens, 3):
-        raise ValueError(f"max_tokens must be an integer >= 3 or None; received {max_tokens!r}")
-    if vocabulary is not None:
-        vocabulary = _check_names("vocabulary", vocabulary, reserved=("", "[UNK]"))
-        if max_tokens is not None:
-            raise ValueError("pass either vocabulary or max_tokens, not both")
-    if class_names is not None:
-        class_names = tuple(name.strip() for name in _check_names("class_names", class_names))
-    columns = {
-        "image_column": image_column, "caption_column": caption_column, "label_column": label_column
-    }
-    if split_column is not None:
-        columns["split_column"] = split_column
-        fractions = {"validation_fraction": validation_fraction, "test_fraction": test_fraction}
-        for name, value in fractions.items():
-            if value is not None:
-                raise ValueError(
-                    f"{name} applies only to a CSV file without a split column; pass "
-                    f"split_column=None to split the rows at random (received {name}={value!r})"
-                )
-    else:
-        validation_fraction = _check_fraction(
-            "validation_fraction", 0.1 if validation_fraction is None else validation_fraction
-        )
-        test_fraction = _check_fraction("test_fraction", 0.1 if test_fraction is None else test_fraction)
-        if validation_fraction + test_fraction >= 1.0:
-            raise ValueError(
-                "validation_fraction + test_fraction must leave rows for training; received "
-                f"{validation_fraction} + {test_fraction}"
-            )
-    for name, value in columns.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{name} must be a non-empty string; received {value!r}")
-    if len(set(columns.values())) < len(columns):
-        raise ValueError(f"the columns must differ from each other; received {columns}")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ValueError(f"delimiter must be one character; received {delimiter!r}")
-
-    # -- the files ------------------------------------------------------------------
-    root = pathlib.Path(os.fspath(root)).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"the data set folder {str(root)!r} does not exist or is not a folder")
-    csv_path = pathlib.Path(os.fspath(csv_file))
-    if not csv_path.is_absolute():
-        csv_path = root / csv_path
-    where = str(csv_path)
-    if not csv_path.is_file():
-        entries = sorted(p.name for p in root.iterdir())
-        raise FileNotFoundError(
-            f"no CSV file {where!r}; the folder {str(root)!r} holds {_short(entries)}"
-            + (" (pass csv_file=... to name it)" if entries else "")
-        )
-    rows, lines, problems = _read_csv(csv_path, columns, delimiter, class_names)
-
-    def problem(line, column, value, message):
-        problems.append(RowProblem(where, line, column, value, message))
-
-    if not lines:
-        raise FolderDataError(f"{where} has a header but no data rows", where)
-
-    # Rows without a split column are split at random; the draw covers every data row
-    # (bad ones too), so a row's split does not depend on which other rows are bad.
-    if split_column is None:
-        order = np.random.default_rng(seed).permutation(len(lines))
-        n_validation = int(round(validation_fraction * len(lines)))
-        n_test = int(round(test_fraction * len(lines)))
-        assigned = {}
-        for rank, index in enumerate(order):
-            name = "test" if rank < n_test else "validation" if rank < n_test + n_validation else "train"
-            assigned[lines[index]] = name
-        for record in rows:
-            record[4] = assigned[record[0]]
-
-    # -- every image --------------------------------------------------------------
-    images = {}
-    for start, image_value, *_ in rows:
-        path = pathlib.Path(image_value)
-        if not path.is_absolute():
-            path = root / path
-        array, trouble = _read_image(path, image_shape)
-        if trouble is None:
-            images[start] = array
-            continue
-        message = f"image file {image_value!r} {trouble}"
-        if trouble == "not found":
-            message += f" (looked for {str(path)!r})"
-            if "\\" in image_value and os.sep != "\\":
-                message += "; write paths in the CSV file with '/', not '\\'"
-        problem(start, image_column, image_value, message)
-
-    # -- raise, or skip -----------------------------------------------------------
-    problems.sort(key=lambda p: p.line)
-    bad_lines = sorted({p.line for p in problems})
-    if problems and on_error == "raise":
-        if len(problems) == 1:
-            message = str(problems[0])
-        else:
-            listed = "\n".join(f"  line {p.line}: {p.message}" for p in problems[:_SHOW])
-            more = ""
-            if len(problems) > _SHOW:
-                more = f"\n  ... and {len(problems) - _SHOW} more (see error.problems)"
-            message = (
-                f"{where}: {len(problems)} problems in {len(bad_lines)} of {len(lines)} rows:\n"
-                f"{listed}{more}"
-            )
-        raise FolderDataError(
-            message + "\nFix the rows, or pass on_error='skip' to leave them out with a warning.",
-            where,
-            problems,
-        )
-    kept = [r for r in rows if r[0] not in set(bad_lines)]
-    if not kept:
-        raise FolderDataError(
-            f"{where}: every one of the {len(lines)} rows has a problem, so no data is left; the first: "
-            f"line {problems[0].line}: {problems[0].message}",
-            where,
-            problems,
-        )
-    if problems:
-        first = problems[: _SHOW]
-        reasons = "; ".join(f"line {p.line}: {p.message}" for p in first)
-        more = f"; and {len(problems) - _SHOW} more problems" if len(problems) > _SHOW else ""
-        numbers = ("line " if len(bad_lines) == 1 else "lines ") + ", ".join(map(str, bad_lines))
-        warnings.warn(
-            f"skipped {len(bad_lines)} of {len(lines)} rows of {where} ({numbers}): {reasons}{more}",
-            SkippedRowsWarning,
-            stacklevel=2,
-        )
-
-    # -- classes, vocabulary, arrays -------------------------------------------------
-    if class_names is None:
-        class_names = tuple(sorted({r[3] for r in kept}, key=_natural_key))
-    label_ids = {name: index for index, name in enumerate(class_names)}
-    by_split = {name: [r for r in kept if r[4] == name] for name in SPLIT_NAMES}
-    train_captions = [r[2] for r in by_split["train"]]
-    if vocabulary is None:
-        if not train_captions:
-            raise FolderDataError(
-                f"{where}: no 'train' rows to learn the vocabulary from; pass vocabulary=[...] "
-                "or mark rows as train",
-                where,
-                problems,
-            )
-        import keras
-
-        learner = keras.layers.TextVectorization(
-            max_tokens=max_tokens, standardize="lower_and_strip_punctuation", split="whitespace"
-        )
-        learner.adapt(np.array(train_captions, dtype=object))
-        vocabulary = tuple(str(word) for word in learner.get_vocabulary()[2:])
-    if sequence_length is None:
-        longest = train_captions or [r[2] for r in kept]
-        sequence_length = max(len(_words(c)) for c in longest)
-    dataset = FolderDataset(
-        root=str(root),
-        csv_path=where,
-        splits={},
-        class_names=class_names,
-        vocabulary=vocabulary,
-        sequence_length=int(sequence_length),
-        image_shape=image_shape,
-        skipped=tuple(p for p in problems),
-        rows=len(lines),
+    options = _check_options(
+        image_column=image_column, caption_column=caption_column, label_column=label_column,
+        split_column=split_column, image_shape=image_shape, sequence_length=sequence_length,
+        vocabulary=vocabulary, max_tokens=max_tokens, class_names=class_names,
+        validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
+        delimiter=delimiter, on_error=on_error,
     )
-    vectorizer = dataset.vectorizer()
-    splits = {}
-    for name, records in by_split.items():
-        if not records:
-            continue
-        captions = tuple(r[2] for r in records)
-        splits[name] = FolderSplit(
-            images=np.stack([images[r[0]] for r in records]).astype("float32", copy=False),
-            captions=captions,
-            tokens=_tokenize(vectorizer, list(captions), dataset.sequence_length),
-            labels=np.array([label_ids[r[3]] for r in records], dtype="int32"),
-            shape=None,
-            material=None,
-            shown_shape=None,
-            stated_material=None,
-            name=name,
-            files=tuple(r[1] for r in records),
-            lines=tuple(r[0] for r in records),
-        )
-    return dataclasses.replace(dataset, splits=types.MappingProxyType(splits))
+    root, csv_path = _locate(root, csv_file)
+    where = str(csv_path)
+    table = read_csv(csv_path, options.columns, options.delimiter, options.class_names)
+    if not table.lines:
+        raise FolderDataError(f"{where} has a header but no data rows", where)
+    rows = _split_at_random(table.rows, table.lines, options) if options.random_split else table.rows
+    images, image_problems = read_images(
+        rows, root, options.image_shape, image_column=options.columns["image_column"], where=where
+    )
+    problems = sorted(table.problems + image_problems, key=lambda p: p.line)
+    kept = _raise_or_skip(problems, rows, table.lines, options.on_error, where)
+    return _assemble(root, where, kept, images, problems, len(table.lines), options)
 
 
 # -- writing and the shipped sample -------------------------------------------------
-def write_folder(
-    root, splits, class_names, *, csv_file="captions.csv", image_dir="images", overwrite=False
-):
+def _check_writable(name, split, class_names):
+    """``split`` holds images that PNG files can store, captions and labels naming a class."""
+    if not isinstance(split, Split) or "image" not in split.features or not hasattr(split, "captions"):
+        raise ValueError(
+            f"splits[{name!r}] must be a Split with an 'image' input and captions (such as "
+            f"ShapeMaterialTask's or load_folder's); received {type(split).__name__}"
+        )
+    images = split.features["image"]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"splits[{name!r}].images must have shape (n, height, width, 1 or 3); received {images.shape}"
+        )
+    if images.size and (not np.isfinite(images).all() or images.min() < 0 or images.max() > 1):
+        raise ValueError(f"splits[{name!r}].images must be finite values in [0, 1]")
+    labels = split.labels
+    if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
+        raise ValueError(
+            f"splits[{name!r}].labels must lie in [0, {len(class_names)}) to name a class; "
+            f"received min {int(labels.min())} and max {int(labels.max())}"
+        )
+
+
+def write_folder(root, splits, class_names, *, csv_file="captions.csv", image_dir="images", overwrite=False):
     """Write splits in the folder layout :func:`load_folder` reads: PNG files and a CSV file.
 
     Pixel values ``x`` in [0, 1] are stored as the 8-bit integers
@@ -725,8 +563,9 @@ def write_folder(
 
     Args:
         root: the folder to write into (created if needed).
-        splits: a :class:`~mmtutorial.data.Split` (written without a split
-            column) or a dict ``{"train": split, "validation": ..., "test": ...}``.
+        splits: a :class:`~mmtutorial.data.Split` with an ``"image"`` input
+            and ``captions`` (written without a split column), or a dict
+            ``{"train": split, "validation": ..., "test": ...}`` of them.
         class_names: names indexed by label id; the CSV stores names.
         csv_file: the CSV file name.
         image_dir: the sub-folder for the images.
@@ -745,23 +584,10 @@ def write_folder(
         if unknown:
             raise ValueError(f"split names must be among {list(SPLIT_NAMES)}; received {unknown}")
     else:
-        raise ValueError(f"splits must be a Split or a non-empty dict of Splits; received {splits!r}")
+        raise ValueError(f"splits must be a Split or a non-empty dict of Splits; received {type(splits).__name__}")
     class_names = _check_names("class_names", class_names)
     for name, split in named.items():
-        images = np.asarray(split.images)
-        if images.ndim != 4 or images.shape[-1] not in (1, 3):
-            raise ValueError(
-                f"splits[{name!r}].images must have shape (n, height, width, 1 or 3); "
-                f"received {images.shape}"
-            )
-        if images.size and (not np.isfinite(images).all() or images.min() < 0 or images.max() > 1):
-            raise ValueError(f"splits[{name!r}].images must be finite values in [0, 1]")
-        labels = np.asarray(split.labels)
-        if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
-            raise ValueError(
-                f"splits[{name!r}].labels must lie in [0, {len(class_names)}) to name a class; "
-                f"received min {int(labels.min())} and max {int(labels.max())}"
-            )
+        _check_writable(name, split, class_names)
     root = pathlib.Path(os.fspath(root))
     csv_path = root / csv_file
     if csv_path.exists() and not overwrite:
@@ -773,11 +599,12 @@ def write_folder(
         writer = csv.writer(handle)
         writer.writerow(header)
         for name, split in named.items():
-            pixels = np.rint(np.asarray(split.images) * 255.0).astype("uint8")
-            for image, caption, label in zip(pixels, split.captions, np.asarray(split.labels)):
+            pixels = np.rint(split.features["image"] * 255.0).astype("uint8")
+            for image, caption, label in zip(pixels, split.captions, split.labels):
                 relative = f"{image_dir}/{index:05d}.png"
-                mode_image = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-                mode_image.save(root / relative, format="PNG", optimize=True)
+                Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+                    root / relative, format="PNG", optimize=True
+                )
                 row = [relative, caption, class_names[int(label)]]
                 writer.writerow(row + [name] if with_split else row)
                 index += 1

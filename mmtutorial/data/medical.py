@@ -34,7 +34,9 @@ import dataclasses
 
 import numpy as np
 
+from .. import _checks
 from . import _common
+from .base import Split, Task, integer_with_reason
 
 __all__ = ["CONDITIONS", "FINDINGS", "HISTORIES", "ScanReportSplit", "ScanReportTask"]
 
@@ -70,37 +72,36 @@ _PHRASES = (
 _MODALITIES = ("scan", "report")
 
 
-@dataclasses.dataclass(frozen=True)
-class ScanReportSplit:
-    """One split: scans, reports, labels and the hidden causes.
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class ScanReportSplit(Split):
+    """One split of :class:`ScanReportTask`: scans, reports, labels and the hidden causes.
+
+    ``features`` is ``{"scan": scans, "text": tokens}``; ``labels`` is the
+    condition index.
 
     Attributes:
-        scans: float32 ``(n, 32, 32, 1)`` in [0, 1].
         reports: the reports, as strings.
-        tokens: int32 ``(n, sequence_length)`` token ids, 0 = padding.
-        labels: int32 ``(n,)``, the condition index.
         finding: what the scan shows (index into :data:`FINDINGS`).
         history: what the report states (index into :data:`HISTORIES`).
     """
 
-    scans: np.ndarray
     reports: tuple
-    tokens: np.ndarray
-    labels: np.ndarray
     finding: np.ndarray
     history: np.ndarray
 
     @property
-    def features(self) -> dict:
-        """Model inputs: ``{"scan": scans, "text": tokens}``."""
-        return {"scan": self.scans, "text": self.tokens}
+    def scans(self) -> np.ndarray:
+        """float32 ``(n, 32, 32, 1)`` in [0, 1]."""
+        return self.features["scan"]
 
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
+    @property
+    def tokens(self) -> np.ndarray:
+        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
+        return self.features["text"]
 
 
 @dataclasses.dataclass(frozen=True)
-class ScanReportTask:
+class ScanReportTask(Task):
     """Name the (invented) condition from a synthetic scan and a short report.
 
     The joint distribution of condition ``d``, finding ``f`` and history ``h``
@@ -130,32 +131,40 @@ class ScanReportTask:
 
     image_size = 32
 
+    split_sizes = (3000, 500, 2000)
+
     def __post_init__(self):
-        prevalence = np.asarray(self.prevalence, dtype="float64")
-        if prevalence.shape != (len(CONDITIONS),) or (prevalence < 0).any() or not np.isclose(prevalence.sum(), 1.0):
+        owner = type(self).__name__
+        try:
+            values = tuple(self.prevalence)
+        except TypeError:
+            values = ()
+        if (
+            isinstance(self.prevalence, str)
+            or len(values) != len(CONDITIONS)
+            or not all(_checks.is_number(v) and v >= 0 for v in values)
+            or not np.isclose(sum(values), 1.0)
+        ):
             raise ValueError(
-                f"prevalence must be {len(CONDITIONS)} non-negative numbers summing to 1; "
+                f"{owner}: prevalence must be {len(CONDITIONS)} non-negative numbers summing to 1; "
                 f"received {self.prevalence!r}"
             )
-        _common.check_probability("scan_reliability", self.scan_reliability)
-        _common.check_probability("report_reliability", self.report_reliability)
         longest = max(
             len(self._report(i, phrase, 0, 0).split())
             for i in range(len(_INTROS))
             for group in _PHRASES
             for phrase in group
         )
-        if isinstance(self.sequence_length, bool) or not isinstance(self.sequence_length, int) or self.sequence_length < longest:
-            raise ValueError(
-                f"sequence_length must be an integer >= {longest} (the longest report); "
-                f"received {self.sequence_length!r}"
-            )
+        self._store(
+            prevalence=tuple(float(v) for v in values),
+            scan_reliability=_checks.probability("scan_reliability", self.scan_reliability, owner=owner),
+            report_reliability=_checks.probability("report_reliability", self.report_reliability, owner=owner),
+            sequence_length=integer_with_reason(
+                "sequence_length", self.sequence_length, longest, "the longest report", owner=owner
+            ),
+        )
 
     # -- what the task is ---------------------------------------------------
-    @property
-    def num_classes(self) -> int:
-        return len(CONDITIONS)
-
     @property
     def class_names(self) -> tuple:
         return CONDITIONS
@@ -163,6 +172,10 @@ class ScanReportTask:
     @property
     def scan_shape(self) -> tuple:
         return (self.image_size, self.image_size, 1)
+
+    def input_specs(self) -> dict:
+        """``{"scan": ((32, 32, 1), "float32"), "text": ((sequence_length,), "int32")}``."""
+        return {"scan": (self.scan_shape, "float32"), "text": ((self.sequence_length,), "int32")}
 
     @property
     def vocabulary(self) -> tuple:
@@ -178,7 +191,7 @@ class ScanReportTask:
 
     def tokenize(self, reports) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(reports, self.vocabulary, self.sequence_length)
+        return _common.tokenize(reports, self.vocabulary, self.sequence_length, name="reports")
 
     # -- exact ceilings from the joint table ------------------------------------
     def joint(self) -> np.ndarray:
@@ -228,6 +241,18 @@ class ScanReportTask:
         table, rule = self._table(modalities), self.decision(modalities, weights)
         return np.array([table[d][rule == d].sum() / table[d].sum() for d in range(len(CONDITIONS))])
 
+    def ceilings(self) -> dict:
+        """``{"bayes", "scan", "text", "chance", "majority"}`` accuracies from :meth:`joint`.
+
+        ``"text"`` is the report-only ceiling (the report is the ``"text"`` input).
+
+        >>> {k: round(v, 3) for k, v in ScanReportTask().ceilings().items()}
+        {'bayes': 0.884, 'scan': 0.72, 'text': 0.675, 'chance': 0.25, 'majority': 0.4}
+        """
+        return self._with_baselines(
+            bayes=self.bayes_accuracy, scan=self.scan_only_accuracy, text=self.report_only_accuracy
+        )
+
     @property
     def bayes_accuracy(self) -> float:
         return self.accuracy(_MODALITIES)
@@ -248,8 +273,7 @@ class ScanReportTask:
     # -- generation ---------------------------------------------------------
     def generate(self, n: int, seed: int = 0) -> ScanReportSplit:
         """Draw ``n`` patients; the same ``seed`` gives the same patients."""
-        _common.check_count(n)
-        rng = np.random.default_rng(seed)
+        n, rng = self._generator(n, seed)
         condition = rng.choice(len(CONDITIONS), size=n, p=np.asarray(self.prevalence) / np.sum(self.prevalence))
         finding = np.where(
             rng.random(n) < self.scan_reliability, _TYPICAL_FINDING[condition], rng.integers(0, len(FINDINGS), n)
@@ -266,17 +290,12 @@ class ScanReportTask:
             self._report(i, _PHRASES[h][p], s, d) for i, h, p, s, d in zip(intro, history, phrase, sex, decade)
         )
         return ScanReportSplit(
-            scans=scans,
-            reports=reports,
-            tokens=self.tokenize(reports),
+            features={"scan": scans, "text": self.tokenize(reports)},
             labels=condition.astype("int32"),
+            reports=reports,
             finding=finding.astype("int32"),
             history=history.astype("int32"),
         )
-
-    def splits(self, train: int = 3000, validation: int = 500, test: int = 2000, seed: int = 0) -> dict:
-        """Independent train, validation and test splits from one seed."""
-        return _common.splits(self, train, validation, test, seed)
 
     @staticmethod
     def _report(intro, phrase, sex, decade) -> str:

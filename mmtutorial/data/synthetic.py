@@ -17,11 +17,14 @@ probability ``1 - caption_reliability`` the caption names a random material.
 from __future__ import annotations
 
 import dataclasses
+
 import numpy as np
 
-from ._common import caption_vectorizer
+from .. import _checks
+from . import _common
+from .base import Split, Task, integer_with_reason
 
-__all__ = ["SHAPES", "MATERIALS", "COLOURS", "Split", "ShapeMaterialTask"]
+__all__ = ["SHAPES", "MATERIALS", "COLOURS", "ShapeMaterialSplit", "ShapeMaterialTask"]
 
 SHAPES = ("disk", "square", "triangle", "plus", "ring", "diamond", "bar")
 MATERIALS = ("wood", "metal", "glass")
@@ -48,15 +51,14 @@ _TEMPLATES = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """One split of the task: model inputs, labels and the hidden causes.
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class ShapeMaterialSplit(Split):
+    """One split of :class:`ShapeMaterialTask`: the inputs, the labels and the hidden causes.
+
+    ``features`` is ``{"image": images, "text": tokens}``.
 
     Attributes:
-        images: float32 array ``(n, height, width, 3)`` with values in [0, 1].
         captions: the captions as Python strings (length ``n``).
-        tokens: int32 array ``(n, sequence_length)`` of token ids, 0 = padding.
-        labels: int32 array ``(n,)``, ``shape * 3 + material``.
         shape: true shape index of each sample.
         material: true material index of each sample.
         shown_shape: the shape the image actually shows (differs from
@@ -64,26 +66,25 @@ class Split:
         stated_material: the material the caption actually names.
     """
 
-    images: np.ndarray
     captions: tuple
-    tokens: np.ndarray
-    labels: np.ndarray
     shape: np.ndarray
     material: np.ndarray
     shown_shape: np.ndarray
     stated_material: np.ndarray
 
     @property
-    def features(self) -> dict:
-        """The model inputs as the dict every model in the book takes."""
-        return {"image": self.images, "text": self.tokens}
+    def images(self) -> np.ndarray:
+        """float32 ``(n, height, width, 3)`` with values in [0, 1]."""
+        return self.features["image"]
 
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
+    @property
+    def tokens(self) -> np.ndarray:
+        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
+        return self.features["text"]
 
 
 @dataclasses.dataclass(frozen=True)
-class ShapeMaterialTask:
+class ShapeMaterialTask(Task):
     """The book's synthetic image + caption classification task.
 
     Label ``y = shape * 3 + material``. With image reliability ``p`` (the
@@ -102,7 +103,8 @@ class ShapeMaterialTask:
         image_size: height and width of the square images, in pixels (>= 24).
         image_reliability: probability ``p`` in [0, 1].
         caption_reliability: probability ``q`` in [0, 1].
-        sequence_length: length the token ids are padded or cut to (>= 8).
+        sequence_length: length the token ids are padded or cut to (>= 9, the
+            longest caption).
 
     Example:
         >>> task = ShapeMaterialTask()
@@ -116,31 +118,31 @@ class ShapeMaterialTask:
     caption_reliability: float = 0.9
     sequence_length: int = 12
 
+    split_sizes = (6000, 1000, 2000)
+
     def __post_init__(self):
-        if not isinstance(self.image_size, (int, np.integer)) or self.image_size < 24:
-            raise ValueError(
-                f"image_size must be an integer >= 24; received {self.image_size!r}"
-            )
-        for name in ("image_reliability", "caption_reliability"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a number in [0, 1]; received {value!r}")
+        owner = type(self).__name__
         longest = max(len(t.split()) for t in _TEMPLATES)
-        if not isinstance(self.sequence_length, (int, np.integer)) or self.sequence_length < longest:
-            raise ValueError(
-                f"sequence_length must be an integer >= {longest} (the longest caption); "
-                f"received {self.sequence_length!r}"
-            )
+        self._store(
+            image_size=_checks.integer("image_size", self.image_size, minimum=24, owner=owner),
+            image_reliability=_checks.probability("image_reliability", self.image_reliability, owner=owner),
+            caption_reliability=_checks.probability(
+                "caption_reliability", self.caption_reliability, owner=owner
+            ),
+            sequence_length=integer_with_reason(
+                "sequence_length", self.sequence_length, longest, "the longest caption", owner=owner
+            ),
+        )
 
     # -- what the task is ---------------------------------------------------
-    @property
-    def num_classes(self) -> int:
-        return len(SHAPES) * len(MATERIALS)
-
     @property
     def class_names(self) -> tuple:
         """Names such as ``"glass disk"``, indexed by label."""
         return tuple(f"{m} {s}" for s in SHAPES for m in MATERIALS)
+
+    def input_specs(self) -> dict:
+        """``{"image": ((size, size, 3), "float32"), "text": ((sequence_length,), "int32")}``."""
+        return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
 
     @property
     def image_shape(self) -> tuple:
@@ -166,6 +168,16 @@ class ShapeMaterialTask:
         return len(self.vocabulary) + 2
 
     # -- analytic ceilings --------------------------------------------------
+    def ceilings(self) -> dict:
+        """``{"bayes", "image", "text", "chance", "majority"}`` accuracies (see the class docstring).
+
+        >>> {k: round(v, 3) for k, v in ShapeMaterialTask().ceilings().items()}
+        {'bayes': 0.853, 'image': 0.305, 'text': 0.133, 'chance': 0.048, 'majority': 0.048}
+        """
+        return self._with_baselines(
+            bayes=self.bayes_accuracy, image=self.image_only_accuracy, text=self.text_only_accuracy
+        )
+
     @property
     def shape_accuracy(self) -> float:
         """Probability that the shown shape is the true shape."""
@@ -193,10 +205,6 @@ class ShapeMaterialTask:
         """Best accuracy from the caption alone (the shape is a guess)."""
         return self.material_accuracy / len(SHAPES)
 
-    @property
-    def chance_accuracy(self) -> float:
-        return 1.0 / self.num_classes
-
     # -- generation ---------------------------------------------------------
     def vectorizer(self):
         """A Keras ``TextVectorization`` layer with the task's fixed vocabulary.
@@ -204,24 +212,15 @@ class ShapeMaterialTask:
         Id 0 is padding and id 1 is the out-of-vocabulary token, so the
         vocabulary does not depend on which captions a split happens to hold.
         """
-        return caption_vectorizer(self.vocabulary, self.sequence_length)
+        return _common.caption_vectorizer(self.vocabulary, self.sequence_length)
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        captions = list(captions)
-        if not captions:
-            return np.zeros((0, self.sequence_length), dtype="int32")
-        bad = [c for c in captions if not isinstance(c, str)]
-        if bad:
-            raise ValueError(f"captions must be strings; received {bad[0]!r}")
-        ids = self.vectorizer()(np.array(captions, dtype=object))
-        return np.asarray(ids, dtype="int32")
+        return _common.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
 
-    def generate(self, n: int, seed: int = 0) -> Split:
+    def generate(self, n: int, seed: int = 0) -> ShapeMaterialSplit:
         """Draw ``n`` samples; the same ``seed`` gives the same samples."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer; received {n!r}")
-        rng = np.random.default_rng(seed)
+        n, rng = self._generator(n, seed)
         n_shapes, n_materials = len(SHAPES), len(MATERIALS)
 
         shape = rng.integers(0, n_shapes, n)
@@ -244,25 +243,15 @@ class ShapeMaterialTask:
             for t, c, m in zip(template, colour, stated_material)
         )
         labels = (shape * n_materials + material).astype("int32")
-        return Split(
-            images=images,
-            captions=captions,
-            tokens=self.tokenize(captions),
+        return ShapeMaterialSplit(
+            features={"image": images, "text": self.tokenize(captions)},
             labels=labels,
+            captions=captions,
             shape=shape.astype("int32"),
             material=material.astype("int32"),
             shown_shape=shown_shape.astype("int32"),
             stated_material=stated_material.astype("int32"),
         )
-
-    def splits(self, train: int = 6000, validation: int = 1000, test: int = 2000, seed: int = 0) -> dict:
-        """Independent train, validation and test splits from one seed."""
-        seeds = np.random.SeedSequence(seed).generate_state(3)
-        return {
-            "train": self.generate(train, seed=int(seeds[0])),
-            "validation": self.generate(validation, seed=int(seeds[1])),
-            "test": self.generate(test, seed=int(seeds[2])),
-        }
 
     def _draw(self, shapes: np.ndarray, colours: np.ndarray, rng) -> np.ndarray:
         """Render one object per image, vectorised over the whole batch."""

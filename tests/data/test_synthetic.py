@@ -1,4 +1,4 @@
-"""The synthetic task: shapes, determinism, captions, ceilings, input checks."""
+"""The synthetic task (mmtutorial.data.synthetic): shapes, determinism, captions, ceilings, settings."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mmtutorial as mt
-from mmtutorial.data import COLOURS, MATERIALS, SHAPES, ShapeMaterialTask, check_features
+from mmtutorial.data import COLOURS, MATERIALS, SHAPES, ShapeMaterialTask
 
 
 def test_generate_shapes_dtypes_and_ranges(task):
@@ -151,68 +151,6 @@ def test_tokenize_rejects_non_strings(task):
         task.tokenize(["glass", 3])
 
 
-# --- check_features: every bad input named, with the value received -------------------------
-
-SPEC = dict(image_shape=(32, 32, 3), sequence_length=12, vocab_size=30)
-
-
-def _features(small, **changes):
-    out = {"image": small.images[:4], "text": small.tokens[:4]}
-    out.update(changes)
-    return out
-
-
-def test_check_features_accepts_good_input_and_casts(small):
-    out = check_features({"image": small.images[:4].astype("float64"), "text": small.tokens[:4].astype("int64")}, **SPEC)
-    assert out["image"].dtype == np.float32 and out["text"].dtype == np.int32
-
-
-@pytest.mark.parametrize(
-    "change, match",
-    [
-        (lambda s: {"image": s.images[0]}, r"features\['image'\] must have rank 4 .* received shape \(32, 32, 3\)"),
-        (lambda s: {"image": s.images[:4, :, :, :1]}, r"wrong channel count: the model expects images of shape \(32, 32, 3\); received \(32, 32, 1\)"),
-        (lambda s: {"image": s.images[:4, :16]}, r"wrong shape"),
-        (lambda s: {"image": s.images[:4] * 255}, r"values must lie in \[0, 1\]; received min 0 and max .* \(divide 8-bit images by 255\)"),
-        (lambda s: {"image": np.where(np.arange(32)[None, None, :, None] == 5, np.nan, s.images[:4])}, r"NaN or infinite .* index \(0, 0, 5, 0\)"),
-        (lambda s: {"image": np.full((4, 32, 32, 3), np.inf)}, r"NaN or infinite"),
-        (lambda s: {"text": s.tokens[:4].astype("float32") + 0.5}, r"features\['text'\] must be integer token ids; received dtype float32"),
-        (lambda s: {"text": s.tokens[:4].astype("float32")}, r"cast with \.astype\('int32'\)"),
-        (lambda s: {"text": np.array(s.captions[:4])}, r"tokenize strings first"),
-        (lambda s: {"text": s.tokens[:4, :, None]}, r"must have rank 2"),
-        (lambda s: {"text": s.tokens[:4, :10]}, r"sequence length 12; received shape \(4, 10\)"),
-        (lambda s: {"text": s.tokens[:4] + 100}, r"token ids must lie in \[0, 30\)"),
-        (lambda s: {"text": s.tokens[:4] - 5}, r"token ids must lie in \[0, 30\); received min -5"),
-        (lambda s: {"text": s.tokens[:3]}, r"different batch sizes: \{'image': 4, 'text': 3\}"),
-    ],
-)
-def test_check_features_names_each_mistake(small, change, match):
-    with pytest.raises(ValueError, match=match):
-        check_features(_features(small, **change(small)), **SPEC)
-
-
-def test_check_features_missing_key_and_wrong_container(small):
-    with pytest.raises(ValueError, match=r"missing the key\(s\) \['text'\]; received keys \['image'\]"):
-        check_features({"image": small.images[:4]}, **SPEC)
-    with pytest.raises(ValueError, match="must be a dict .* received list"):
-        check_features([small.images, small.tokens], **SPEC)
-
-
-def test_check_features_checks_labels(small):
-    with pytest.raises(ValueError, match=r"labels must be a 1-D array of integer class ids \(not one-hot\)"):
-        check_features(_features(small), labels=np.eye(21)[small.labels[:4]], **SPEC)
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 21\); received min 0 and max 21"):
-        check_features(_features(small), labels=np.array([0, 1, 2, 21]), num_classes=21, **SPEC)
-    with pytest.raises(ValueError, match="different batch sizes"):
-        check_features(_features(small), labels=small.labels[:5], **SPEC)
-
-
-def test_check_features_leaves_the_callers_arrays_alone(small):
-    image = small.images[:4].copy()
-    check_features({"image": image, "text": small.tokens[:4]}, **SPEC)
-    np.testing.assert_array_equal(image, small.images[:4])
-
-
 def test_colour_names_in_captions_match_the_image(task):
     split = task.generate(200, seed=9)
     palette = np.array(list(COLOURS.values()))
@@ -223,3 +161,30 @@ def test_colour_names_in_captions_match_the_image(task):
         pixels = image[image.max(axis=-1) > 0.45]
         nearest = np.argmin(((palette - pixels.mean(axis=0)) ** 2).sum(axis=1))
         assert list(COLOURS)[nearest] == named[0]
+
+
+def test_a_split_is_the_base_split_with_the_hidden_causes(task, small):
+    assert isinstance(small, mt.data.Split) and isinstance(small, mt.data.ShapeMaterialSplit)
+    assert small.features["image"] is small.images and small.features["text"] is small.tokens
+    assert repr(small) == "ShapeMaterialSplit(64 samples; image (64, 32, 32, 3) float32, text (64, 12) int32)"
+    assert task.input_specs() == {"image": ((32, 32, 3), "float32"), "text": ((12,), "int32")}
+    assert task.image_shape == (32, 32, 3)
+
+
+def test_ceilings_are_the_analytic_accuracies(task):
+    assert task.ceilings() == {
+        "bayes": task.bayes_accuracy,
+        "image": task.image_only_accuracy,
+        "text": task.text_only_accuracy,
+        "chance": task.chance_accuracy,
+        "majority": task.chance_accuracy,
+    }
+    assert (round(task.bayes_accuracy, 3), round(task.image_only_accuracy, 3), round(task.text_only_accuracy, 3)) == (
+        0.853,
+        0.305,
+        0.133,
+    )
+
+
+def test_default_splits_have_the_documented_sizes():
+    assert ShapeMaterialTask.split_sizes == (6000, 1000, 2000)

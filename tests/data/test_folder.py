@@ -1,4 +1,5 @@
-"""Folder data sets: images + a CSV file of captions and labels (mmtutorial.data.folder).
+"""Folder data sets: images + a CSV file of captions and labels (mmtutorial.data.folder and its
+stages, mmtutorial.data.folder_csv and mmtutorial.data.folder_images).
 
 The happy path is compared with the synthetic task the shipped sample was made
 from, and the tokens with a tokenizer written here in plain Python. Every kind
@@ -17,7 +18,13 @@ import pytest
 from PIL import Image
 
 import mmtutorial as mt
-from mmtutorial.data import FolderDataError, SkippedRowsWarning, load_folder
+from mmtutorial.data import (
+    FolderDataError,
+    SkippedRowsWarning,
+    folder_csv,
+    folder_images,
+    load_folder,
+)
 
 SAMPLE_SEED = 48  # tools/make_sample.py found this seed
 SIZES = {"train": 40, "validation": 10, "test": 10}
@@ -85,7 +92,8 @@ def test_sample_has_the_documented_sizes_types_and_ranges(sample):
         assert split.labels.shape == (n,) and split.labels.dtype == np.int32
         assert 0 <= split.labels.min() and split.labels.max() < sample.num_classes
         assert len(split.files) == len(split.lines) == len(split.captions) == n
-        assert isinstance(split, mt.data.Split) and split.shape is None
+        assert isinstance(split, mt.data.Split) and isinstance(split, mt.data.FolderSplit)
+        assert not hasattr(split, "shape")  # real data come without the synthetic task's hidden causes
         assert set(split.features) == {"image", "text"}
     assert len(np.unique(sample["train"].labels)) == 21
 
@@ -460,7 +468,8 @@ def test_a_model_trains_on_the_loaded_data_and_round_trips_through_keras_format(
     assert any(not np.array_equal(a, np.array(b)) for a, b in zip(before, model.get_weights()))
     accuracy = mt.train.evaluate(model, sample["test"])
     assert 0.0 <= accuracy <= 1.0
-    features, labels = next(iter(sample.dataset("test", batch_size=4, model=model)))
+    pipeline = mt.train.make_dataset(sample["test"].features, sample["test"].labels, batch_size=4, model=model)
+    features, labels = next(iter(pipeline))
     assert tuple(features["image"].shape) == (4, 32, 32, 3) and tuple(labels.shape) == (4,)
     path = tmp_path / "folder_model.keras"
     model.save(path)
@@ -468,3 +477,71 @@ def test_a_model_trains_on_the_loaded_data_and_round_trips_through_keras_format(
     np.testing.assert_array_equal(
         mt.train.predict(restored, sample["test"]), mt.train.predict(model, sample["test"])
     )
+
+
+# -- the data contract -------------------------------------------------------------------
+def test_the_data_set_follows_the_data_contract(sample):
+    assert isinstance(sample, mt.data.DataSource) and not isinstance(sample, mt.data.Task)
+    specs = sample.input_specs()
+    assert specs == {"image": ((32, 32, 3), "float32"), "text": ((sample.sequence_length,), "int32")}
+    for split in sample.splits.values():
+        assert list(split.features) == list(specs)
+        for key, (shape, dtype) in specs.items():
+            assert split.features[key].shape[1:] == shape and split.features[key].dtype == dtype
+    assert sample.ceilings() == {"chance": 1 / 21}
+    assert repr(sample["validation"]) == (
+        f"FolderSplit('validation': 10 samples; image (10, 32, 32, 3) float32, text (10, {sample.sequence_length}) int32)"
+    )
+
+
+def test_take_keeps_files_and_lines_with_their_samples(sample):
+    part = sample["train"].take([3, 1])
+    assert part.files == (sample["train"].files[3], sample["train"].files[1])
+    assert part.lines == (5, 3) and part.name == "train"
+    np.testing.assert_array_equal(part.images, sample["train"].images[[3, 1]])
+
+
+def test_the_removed_dataset_method_points_to_make_dataset(sample):
+    assert not hasattr(sample, "dataset")
+    with pytest.raises(AttributeError, match=r"mt\.train\.make_dataset\(data\[name\]\.features"):
+        sample.dataset("test")
+
+
+def test_numpy_integers_are_accepted_and_booleans_refused(copy):
+    data = load_folder(copy, image_shape=np.array([16, 16, 1]), sequence_length=np.int64(5), seed=np.int64(2))
+    assert data.image_shape == (16, 16, 1) and type(data.image_shape[0]) is int and data.sequence_length == 5
+    with pytest.raises(ValueError, match="sequence_length must be a positive integer or None; received True"):
+        load_folder(copy, sequence_length=True)
+    with pytest.raises(ValueError, match=r"image_shape must be .* received \(32, True, 3\)"):
+        load_folder(copy, image_shape=(32, True, 3))
+    with pytest.raises(ValueError, match="seed must be an integer >= 0; received False"):
+        load_folder(copy, split_column=None, seed=False)
+    with pytest.raises(ValueError, match="validation_fraction must be a number in \\[0, 1\\); received True"):
+        load_folder(copy, split_column=None, validation_fraction=True)
+
+
+def test_write_folder_needs_images_and_captions(tmp_path):
+    speech = mt.data.SpokenWordTask().generate(4, seed=0)
+    with pytest.raises(ValueError, match=r"splits\['train'\] must be a Split with an 'image' input and captions.*SpokenWordSplit"):
+        mt.data.write_folder(tmp_path, speech, mt.data.SpokenWordTask().class_names)
+    with pytest.raises(ValueError, match="splits must be a Split or a non-empty dict of Splits; received list"):
+        mt.data.write_folder(tmp_path, [speech], ["a"])
+
+
+# -- the stages on their own ---------------------------------------------------------------
+def test_read_csv_returns_the_checked_rows_and_every_line(copy):
+    edit_line(copy, 4, "images/00002.png,,metal disk,train")
+    columns = {"image_column": "image", "caption_column": "caption", "label_column": "label", "split_column": "split"}
+    table = folder_csv.read_csv(copy / "captions.csv", columns, ",", None)
+    assert table.lines == list(range(2, 62)) and len(table.rows) == 60
+    assert table.rows[0] == folder_csv.CsvRow(2, "images/00000.png", table.rows[0].caption, table.rows[0].label, "train")
+    (problem,) = table.problems
+    assert (problem.line, problem.column, problem.value) == (4, "caption", "")
+
+
+def test_read_image_says_what_is_wrong_in_words(copy):
+    array, trouble = folder_images.read_image(copy / "images" / "00000.png", (8, 8, 1))
+    assert trouble is None and array.shape == (8, 8, 1) and array.dtype == np.float32
+    assert folder_images.read_image(copy / "nothing.png", (8, 8, 3)) == (None, "not found")
+    assert folder_images.read_image(copy / "images", (8, 8, 3)) == (None, "is not a file")
+
