@@ -8,12 +8,21 @@ Modules, in the order data flows through them:
   low-rank, FiLM, cross-attention) and their registry
 * :mod:`mmtutorial.heads` -- prediction heads
 * :mod:`mmtutorial.models` -- complete, compiled models
+* :mod:`mmtutorial.metrics` -- accuracy with its standard error, multi-label F-scores,
+  retrieval recall@k, from plain arrays
 * :mod:`mmtutorial.train` -- seeding, tf.data pipelines, fitting, evaluation
 * :mod:`mmtutorial.plots` -- the book's figures
+* :mod:`mmtutorial.notebook` -- what chapters show besides figures: package source,
+  error messages, Markdown tables, numbers glued into the prose
 """
 
 __version__ = "0.1.0"
 
-from . import data, encoders, fusion, heads, models, train, plots  # noqa: E402,F401
+# In data-flow order, not alphabetical.
+from . import data, encoders, fusion, heads, models, metrics, train, plots, notebook  # noqa: E402,F401,I001
 
-__all__ = ["data", "encoders", "fusion", "heads", "models", "train", "plots", "__version__"]
+# ``source`` lived in ``plots`` before ``notebook`` existed; chapters and readers still call
+# ``mt.plots.source``. It is set here because ``plots`` comes before ``notebook``.
+plots.source = notebook.source
+
+__all__ = ["data", "encoders", "fusion", "heads", "models", "metrics", "train", "plots", "notebook", "__version__"]

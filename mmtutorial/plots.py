@@ -15,7 +15,6 @@ __all__ = [
     "confusion_counts",
     "confusion_matrix",
     "accuracy_vs_ceiling",
-    "source",
 ]
 
 
@@ -175,20 +174,3 @@ def accuracy_vs_ceiling(accuracies: dict, ceilings: dict) -> Figure:
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(axis="y", alpha=0.3)
     return fig
-
-
-def source(obj):
-    """The source code of a package function or class, ready to display in a notebook.
-
-    Chapters show the package's code with this instead of pasting a copy, so
-    the book and the package cannot disagree.
-    """
-    import inspect
-
-    from IPython.display import Markdown
-
-    try:
-        code = inspect.getsource(obj)
-    except (TypeError, OSError) as error:
-        raise ValueError(f"no source code is available for {obj!r}: {error}") from None
-    return Markdown(f"```python\n{code.rstrip()}\n```")

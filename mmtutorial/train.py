@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import data as data_module
+from .metrics import f_scores, match_ranks, recall_at_k  # noqa: F401  (their home is mmtutorial.metrics)
 from .models import input_keys
 
 __all__ = ["set_seed", "model_spec", "make_dataset", "fit", "predict", "evaluate"]
@@ -49,6 +50,17 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _embedding_sizes(model):
+    """The ``input_dim`` of every ``Embedding`` in ``model``, nested models (encoders) included."""
+    sizes = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            sizes.append(layer.input_dim)
+        elif isinstance(layer, keras.Model):  # a Sequential or functional encoder inside the model
+            sizes.extend(_embedding_sizes(layer))
+    return sizes
+
+
 def model_spec(model: keras.Model) -> dict:
     """What a model built by :mod:`mmtutorial.models` expects of its inputs.
 
@@ -71,11 +83,7 @@ def model_spec(model: keras.Model) -> dict:
         spec["image_shape"] = tuple(structure["image"].shape[1:])
     if "text" in structure:
         spec["sequence_length"] = structure["text"].shape[1]
-        sizes = [
-            layer.input_dim
-            for layer in model._flatten_layers(include_self=False)
-            if isinstance(layer, keras.layers.Embedding)
-        ]
+        sizes = _embedding_sizes(model)
         spec["vocab_size"] = max(sizes) if sizes else None
     output_shape = model.output_shape
     single = isinstance(output_shape, tuple) and all(
@@ -100,10 +108,9 @@ def _check_for(model, features, labels=None):
 
 
 def _unpack(split):
-    """Accept a split (anything with ``.features`` and ``.labels``) or a ``(features, labels)`` pair."""
-    if isinstance(split, data_module.Split) or (
-        hasattr(split, "features") and hasattr(split, "labels") and not isinstance(split, dict)
-    ):
+    """``(features, labels)`` from a :class:`~mmtutorial.data.Split` of any task, a
+    ``(features, labels)`` pair, or a features dict (labels ``None``)."""
+    if isinstance(split, data_module.Split):
         return split.features, split.labels
     if isinstance(split, (tuple, list)) and len(split) == 2:
         return split[0], split[1]
@@ -256,19 +263,19 @@ def fit(
 def predict(model: keras.Model, features, *, batch_size: int = 256) -> np.ndarray:
     """Class probabilities ``(n, num_classes)`` for checked inputs.
 
-    ``features`` may hold more modalities than the model uses (a
-    :class:`~mmtutorial.data.Split`'s features suit every model). A model
-    with a dict of named outputs (for example one that extracts several kinds
-    of features at once) gives a dict of arrays with the same names.
+    ``features`` is a :class:`~mmtutorial.data.Split` of any task, a
+    ``(features, labels)`` pair or a features dict; it may hold more
+    modalities than the model uses (a split's features suit every model). A
+    model with a dict of named outputs (for example one that extracts several
+    kinds of features at once) gives a dict of arrays with the same names.
     """
-    if isinstance(features, data_module.Split):
-        features = features.features
+    features, _ = _unpack(features)
     dataset = make_dataset(features, batch_size=batch_size, model=model)
     return _predict(model, dataset)
 
 
 def evaluate(model: keras.Model, split, *, batch_size: int = 256) -> float:
-    """Accuracy of ``model`` on a :class:`~mmtutorial.data.Split` or ``(features, labels)``."""
+    """Accuracy of ``model`` on a :class:`~mmtutorial.data.Split` of any task or ``(features, labels)``."""
     features, labels = _unpack(split)
     if labels is None:
         raise ValueError("evaluate needs labels: pass a Split or a (features, labels) pair")
@@ -323,11 +330,7 @@ def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndar
     or its ``"text_embedder"``.
     """
     tower = _tower(model, "text")
-    sizes = [
-        layer.input_dim
-        for layer in tower._flatten_layers(include_self=False)
-        if isinstance(layer, keras.layers.Embedding)
-    ]
+    sizes = _embedding_sizes(tower)
     checked = data_module.check_features(
         {"text": tokens},
         sequence_length=tower.inputs[0].shape[1],
@@ -337,155 +340,6 @@ def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndar
     return _embed(tower, checked["text"], batch_size)
 
 
-def _check_similarity(similarity, relevant):
-    scores = np.asarray(similarity)
-    if scores.ndim != 2 or 0 in scores.shape or not np.issubdtype(scores.dtype, np.number):
-        raise ValueError(
-            "similarity must be a non-empty 2-D array of scores (queries, items); "
-            f"received shape {scores.shape} and dtype {scores.dtype}"
-        )
-    if not np.isfinite(scores).all():
-        raise ValueError(f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)")
-    if relevant is None:
-        if scores.shape[0] > scores.shape[1]:
-            raise ValueError(
-                "with relevant=None, query i's match is item i, so there must be at least as many "
-                f"items as queries; received similarity of shape {scores.shape}"
-            )
-        relevant = np.eye(*scores.shape, dtype=bool)
-    relevant = np.asarray(relevant)
-    if relevant.shape != scores.shape or relevant.dtype != bool:
-        raise ValueError(
-            f"relevant must be a boolean array of the similarity's shape {scores.shape}; "
-            f"received shape {relevant.shape} and dtype {relevant.dtype}"
-        )
-    if not relevant.any(axis=1).all():
-        raise ValueError(
-            f"every query needs at least one relevant item; query {int(np.argmin(relevant.any(axis=1)))} has none"
-        )
-    return scores, relevant
-
-
-def match_ranks(similarity, relevant=None) -> np.ndarray:
-    """The rank (0 = first) at which each query finds its best relevant item.
-
-    Row ``i`` of ``similarity`` scores query ``i`` against every item. The
-    rank is the number of irrelevant items that score at least as high as
-    the best relevant one, so ties count against the query.
-
-    Args:
-        similarity: ``(queries, items)`` scores, higher = more similar.
-        relevant: optional boolean ``(queries, items)`` array of the items that
-            count as a match; by default query ``i``'s only match is item ``i``.
-
-    Returns:
-        int array ``(queries,)``.
-
-    Example:
-        >>> match_ranks([[0.9, 0.1], [0.8, 0.3]]).tolist()
-        [0, 1]
-    """
-    scores, relevant = _check_similarity(similarity, relevant)
-    best = np.where(relevant, scores, -np.inf).max(axis=1, keepdims=True)
-    return ((scores >= best) & ~relevant).sum(axis=1)
-
-
-def recall_at_k(similarity, k: int, relevant=None) -> float:
-    """Recall@k: the fraction of queries whose match is among the ``k`` best-scored items.
-
-    Row ``i`` of ``similarity`` scores query ``i`` against every item, and
-    query ``i``'s match is item ``i`` (or, with ``relevant``, any item marked
-    there). Ties count against the query. A random ranking of ``N`` items
-    scores ``k / N`` on average.
-
-    Args:
-        similarity: ``(queries, items)`` scores, e.g. ``text_embeddings @ image_embeddings.T``.
-        k: how many of the top items to look at, ``1 <= k <= items``.
-        relevant: optional boolean ``(queries, items)`` array of matches.
-
-    Returns:
-        A float in [0, 1].
-
-    Example:
-        >>> recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=1), recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=2)
-        (0.5, 1.0)
-    """
-    scores, relevant = _check_similarity(similarity, relevant)
-    items = scores.shape[1]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= items:
-        raise ValueError(f"k must be an integer in [1, {items}] (the number of items); received {k!r}")
-    return float(np.mean(match_ranks(scores, relevant) < k))
-
-
-__all__ += ["embed_images", "embed_texts", "match_ranks", "recall_at_k"]
-
-
-def _check_multi_hot(name, value):
-    array = np.asarray(value)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (samples, classes) array of 0s and 1s; "
-                         f"received shape {array.shape}")
-    if array.size and not np.isin(array, (0, 1)).all():
-        odd = array[~np.isin(array, (0, 1))].ravel()[0].item()
-        raise ValueError(f"{name} must hold only 0s and 1s (or booleans); received the value "
-                         f"{odd!r}; threshold probabilities first, e.g. probabilities > 0.5")
-    return array.astype(bool)
-
-
-def _f_score(true_positives, false_positives, false_negatives):
-    # 2TP / (2TP + FP + FN) equals 2PR / (P + R); it is 0 where nothing was predicted or true
-    denominator = 2 * true_positives + false_positives + false_negatives
-    return np.divide(2.0 * true_positives, denominator,
-                     out=np.zeros(np.shape(denominator)), where=denominator > 0)
-
-
-def f_scores(labels, predictions) -> dict:
-    """The four averages of the F-score used for multi-label classification.
-
-    For one class with precision ``P`` and recall ``R``, ``F = 2PR / (P + R)``,
-    computed as ``2TP / (2TP + FP + FN)`` and taken as 0 when the class has
-    neither true nor predicted positives.
-
-    * ``"micro"``: pools every (sample, class) decision, then computes one F-score;
-    * ``"macro"``: computes F per class and takes the plain mean;
-    * ``"weighted"``: the per-class F-scores weighted by each class's number of
-      true positives plus false negatives (its positive samples);
-    * ``"samples"``: computes F per sample (over its classes) and takes the mean.
-
-    Args:
-        labels: ``(samples, classes)`` multi-hot truth, 0/1 or booleans.
-        predictions: the same shape, 0/1 or booleans (threshold probabilities first).
-
-    Returns:
-        A dict with the keys ``"weighted"``, ``"samples"``, ``"micro"`` and ``"macro"``.
-
-    Example:
-        >>> scores = f_scores([[1, 0], [1, 0], [1, 1]], [[1, 0], [0, 0], [1, 0]])
-        >>> {name: round(value, 3) for name, value in scores.items()}
-        {'weighted': 0.6, 'samples': 0.556, 'micro': 0.667, 'macro': 0.4}
-    """
-    truth = _check_multi_hot("labels", labels)
-    guess = _check_multi_hot("predictions", predictions)
-    if truth.shape != guess.shape:
-        raise ValueError(f"labels and predictions must have the same shape; received "
-                         f"{truth.shape} and {guess.shape}")
-    if truth.shape[0] == 0:
-        raise ValueError("labels and predictions are empty; need at least one sample")
-    tp = (truth & guess).sum(axis=0)
-    fp = (~truth & guess).sum(axis=0)
-    fn = (truth & ~guess).sum(axis=0)
-    per_class = _f_score(tp, fp, fn)
-    positives = tp + fn
-    per_sample = _f_score((truth & guess).sum(axis=1), (~truth & guess).sum(axis=1),
-                          (truth & ~guess).sum(axis=1))
-    weighted = (float(np.sum(per_class * positives) / positives.sum())
-                if positives.sum() else 0.0)
-    return {
-        "weighted": weighted,
-        "samples": float(per_sample.mean()),
-        "micro": float(_f_score(tp.sum(), fp.sum(), fn.sum())),
-        "macro": float(per_class.mean()),
-    }
-
-
-__all__ += ["f_scores"]
+# The retrieval and multi-label metrics live in mmtutorial.metrics; they stay importable
+# from here (mt.train.recall_at_k, mt.train.f_scores), as chapters and readers call them.
+__all__ += ["embed_images", "embed_texts", "match_ranks", "recall_at_k", "f_scores"]

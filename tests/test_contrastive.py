@@ -1,7 +1,8 @@
-"""The dual encoder: similarity logits, the contrastive loss, retrieval metrics, saving.
+"""The dual encoder: similarity logits, the contrastive loss, saving.
 
 Every number is compared with an independent NumPy reference: the loss written
-out sample by sample, recall@k by sorting each row.
+out sample by sample. The retrieval metrics (recall@k) are tested in
+tests/test_metrics.py.
 """
 
 import os
@@ -232,66 +233,3 @@ def test_embedding_helpers_check_their_inputs(task, pairs, fused):
         mt.train.embed_images(fused, features["image"])
     with pytest.raises(ValueError, match=r"batch_size must be a positive integer; received 0"):
         mt.train.embed_texts(model, features["text"], batch_size=0)
-
-
-# -- retrieval metrics ----------------------------------------------------------------
-
-
-def brute_force_recall(similarity, k, relevant=None):
-    """Sort each row and look for a relevant item among the first k (no ties in the data)."""
-    n_queries = similarity.shape[0]
-    if relevant is None:
-        relevant = np.eye(n_queries, similarity.shape[1], dtype=bool)
-    hits = 0
-    for i in range(n_queries):
-        top = sorted(range(similarity.shape[1]), key=lambda j: -similarity[i, j])[:k]
-        hits += any(relevant[i, j] for j in top)
-    return hits / n_queries
-
-
-@pytest.mark.parametrize("k", [1, 3, 10, 30])
-def test_recall_at_k_matches_brute_force(k):
-    rng = np.random.default_rng(k)
-    similarity = rng.normal(size=(25, 30)) + 1.5 * np.eye(25, 30)
-    assert mt.train.recall_at_k(similarity, k) == pytest.approx(brute_force_recall(similarity, k))
-    relevant = rng.random((25, 30)) < 0.1
-    relevant[np.arange(25), np.arange(25)] = True
-    assert mt.train.recall_at_k(similarity, k, relevant=relevant) == pytest.approx(
-        brute_force_recall(similarity, k, relevant)
-    )
-
-
-def test_recall_of_random_scores_is_about_k_over_n():
-    similarity = np.random.default_rng(0).normal(size=(1000, 1000))
-    assert mt.train.recall_at_k(similarity, 100) == pytest.approx(0.1, abs=0.03)
-    assert mt.train.recall_at_k(similarity, 1000) == 1.0
-
-
-def test_ties_count_against_the_query():
-    similarity = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
-    np.testing.assert_array_equal(mt.train.match_ranks(similarity), [1, 1])
-    assert mt.train.recall_at_k(similarity, 1) == 0.0
-    assert mt.train.recall_at_k(similarity, 2) == 1.0
-
-
-def test_match_ranks_with_several_relevant_items_uses_the_best_one():
-    similarity = np.array([[0.1, 0.9, 0.5, 0.3]])
-    relevant = np.array([[False, False, True, True]])
-    np.testing.assert_array_equal(mt.train.match_ranks(similarity, relevant), [1])
-
-
-@pytest.mark.parametrize(
-    "similarity, k, relevant, message",
-    [
-        (np.zeros(3), 1, None, r"non-empty 2-D array of scores \(queries, items\); received shape \(3,\)"),
-        (np.zeros((3, 2)), 1, None, r"at least as many items as queries; received similarity of shape \(3, 2\)"),
-        (np.array([[0.0, np.nan]]), 1, None, r"1 NaN or infinite value"),
-        (np.zeros((2, 2)), 0, None, r"k must be an integer in \[1, 2\] \(the number of items\); received 0"),
-        (np.zeros((2, 2)), 3, None, r"k must be an integer in \[1, 2\]"),
-        (np.zeros((2, 2)), 1, np.eye(2), r"relevant must be a boolean array of the similarity's shape"),
-        (np.zeros((2, 2)), 1, np.array([[True, False], [False, False]]), r"query 1 has none"),
-    ],
-)
-def test_recall_names_bad_input(similarity, k, relevant, message):
-    with pytest.raises(ValueError, match=message):
-        mt.train.recall_at_k(similarity, k, relevant=relevant)

@@ -1,0 +1,333 @@
+"""Metrics: how good a model's predictions are, computed from plain arrays.
+
+Every function here takes NumPy arrays (or anything ``np.asarray`` accepts:
+lists, eager tensors) of labels, predictions or similarity scores, never a
+model, so a metric is cheap to call, easy to test against a brute-force
+reference, and the same whichever Keras backend produced the numbers.
+
+* classification: :func:`accuracy`, and :func:`accuracy_with_error`, which
+  adds the binomial standard error a comparison between models needs;
+* multi-label classification: :func:`f_scores`, the four averages of the
+  F-score;
+* retrieval: :func:`match_ranks` and :func:`recall_at_k`.
+
+This module is also the home of the segmentation metrics (intersection over
+union per class and its mean) that a later chapter adds.
+
+In the package's data flow it comes after :mod:`mmtutorial.models` (which
+builds what makes the predictions) and before :mod:`mmtutorial.train` (which
+uses it); it imports nothing from the package except the argument checks.
+
+>>> accuracy([0, 1, 2, 2], [0, 1, 1, 2])
+0.75
+>>> print(accuracy_with_error([0, 1, 2, 2], [0, 1, 1, 2]))
+0.750 ± 0.217
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _checks
+
+__all__ = [
+    "accuracy",
+    "accuracy_with_error",
+    "AccuracyWithError",
+    "f_scores",
+    "match_ranks",
+    "recall_at_k",
+]
+
+
+# -- classification: accuracy and its standard error ----------------------------------
+
+
+def _class_ids(name, value):
+    """``value`` as a 1-D integer array, or a ``ValueError`` naming ``name``."""
+    array = np.asarray(value)
+    if array.ndim != 1 or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        raise ValueError(
+            f"{name} must be a 1-D array of integer class ids; received shape {array.shape} "
+            f"and dtype {array.dtype}"
+        )
+    return array.astype(np.int64)
+
+
+def _predicted_ids(predictions):
+    """Class ids from ``(n,)`` ids or ``(n, classes)`` probabilities, and the number of classes if known."""
+    array = np.asarray(predictions)
+    if array.ndim == 2:
+        if array.shape[1] == 0 or not np.issubdtype(array.dtype, np.number):
+            raise ValueError(
+                "predictions of rank 2 must be (samples, classes) scores or probabilities with at "
+                f"least one class; received shape {array.shape} and dtype {array.dtype}"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(
+                f"predictions contain {int((~np.isfinite(array)).sum())} NaN or infinite value(s)"
+            )
+        return np.argmax(array, axis=-1), array.shape[1]
+    if array.ndim == 1 and (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        return array.astype(np.int64), None
+    raise ValueError(
+        "predictions must be class ids of shape (samples,) or probabilities of shape "
+        f"(samples, classes); received shape {array.shape} and dtype {array.dtype}"
+    )
+
+
+def _correct(labels, predictions):
+    """A boolean array: which predictions equal their label."""
+    truth = _class_ids("labels", labels)
+    guess, classes = _predicted_ids(predictions)
+    if truth.shape[0] != guess.shape[0]:
+        raise ValueError(
+            "labels and predictions must hold the same number of samples; received labels of "
+            f"shape {np.shape(labels)} and predictions of shape {np.shape(predictions)}"
+        )
+    if truth.shape[0] == 0:
+        raise ValueError("labels and predictions are empty; need at least one sample")
+    if truth.min() < 0:
+        raise ValueError(f"labels must be non-negative class ids; received the label {truth.min()}")
+    if classes is not None and truth.max() >= classes:
+        raise ValueError(
+            f"labels must lie in [0, {classes}) (one column of predictions per class); "
+            f"received the label {truth.max()}"
+        )
+    return truth == guess
+
+
+def accuracy(labels, predictions) -> float:
+    """The fraction of samples whose predicted class is the true one.
+
+    ``predictions`` are either class ids, one per sample, or scores per class
+    (probabilities or logits) of shape ``(samples, classes)``, of which the
+    highest wins: ``accuracy = mean(argmax(predictions) == labels)``.
+
+    Args:
+        labels: ``(samples,)`` integer class ids.
+        predictions: ``(samples,)`` integer class ids, or ``(samples, classes)`` scores.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: for arrays of the wrong rank, dtype or length, naming the
+            argument and what it received.
+
+    Example:
+        >>> accuracy([2, 0, 1], [[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.5, 0.4, 0.1]])
+        0.6666666666666666
+    """
+    return float(np.mean(_correct(labels, predictions)))
+
+
+class AccuracyWithError(NamedTuple):
+    """An accuracy measured on ``n`` samples, with its binomial standard error.
+
+    Formatting applies the same format to both numbers (``".3f"`` when none
+    is given), so an f-string or a table shows ``0.853 ± 0.011``:
+
+    >>> estimate = AccuracyWithError(0.853, 0.011, 1000)
+    >>> f"{estimate}", f"{estimate:.1%}"
+    ('0.853 ± 0.011', '85.3% ± 1.1%')
+    >>> value, standard_error, n = estimate
+    """
+
+    value: float
+    standard_error: float
+    n: int
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3f"
+        return f"{format(self.value, spec)} ± {format(self.standard_error, spec)}"
+
+    def __str__(self) -> str:
+        return format(self)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+def accuracy_with_error(labels, predictions) -> AccuracyWithError:
+    """The accuracy and its binomial standard error ``sqrt(a (1 - a) / n)``.
+
+    Each of the ``n`` test samples is right or wrong, so the number right is
+    binomial and the measured accuracy ``a`` varies from one test set to the
+    next by about ``sqrt(a (1 - a) / n)``. Two models whose accuracies differ
+    by less than about twice that tie on this test set.
+
+    Args:
+        labels: ``(samples,)`` integer class ids.
+        predictions: ``(samples,)`` integer class ids, or ``(samples, classes)`` scores.
+
+    Returns:
+        An :class:`AccuracyWithError` with ``value``, ``standard_error`` and ``n``;
+        it formats as ``"0.750 ± 0.217"``.
+
+    Example:
+        >>> result = accuracy_with_error([0, 1, 2, 2], [0, 1, 1, 2])
+        >>> result.value, round(result.standard_error, 4), result.n
+        (0.75, 0.2165, 4)
+    """
+    correct = _correct(labels, predictions)
+    n = int(correct.shape[0])
+    value = float(np.mean(correct))
+    return AccuracyWithError(value, math.sqrt(value * (1.0 - value) / n), n)
+
+
+# -- retrieval: how well queries find their match -------------------------------------
+
+
+def _check_similarity(similarity, relevant):
+    scores = np.asarray(similarity)
+    if scores.ndim != 2 or 0 in scores.shape or not np.issubdtype(scores.dtype, np.number):
+        raise ValueError(
+            "similarity must be a non-empty 2-D array of scores (queries, items); "
+            f"received shape {scores.shape} and dtype {scores.dtype}"
+        )
+    if not np.isfinite(scores).all():
+        raise ValueError(f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)")
+    if relevant is None:
+        if scores.shape[0] > scores.shape[1]:
+            raise ValueError(
+                "with relevant=None, query i's match is item i, so there must be at least as many "
+                f"items as queries; received similarity of shape {scores.shape}"
+            )
+        relevant = np.eye(*scores.shape, dtype=bool)
+    relevant = np.asarray(relevant)
+    if relevant.shape != scores.shape or relevant.dtype != bool:
+        raise ValueError(
+            f"relevant must be a boolean array of the similarity's shape {scores.shape}; "
+            f"received shape {relevant.shape} and dtype {relevant.dtype}"
+        )
+    if not relevant.any(axis=1).all():
+        raise ValueError(
+            f"every query needs at least one relevant item; query {int(np.argmin(relevant.any(axis=1)))} has none"
+        )
+    return scores, relevant
+
+
+def match_ranks(similarity, relevant=None) -> np.ndarray:
+    """The rank (0 = first) at which each query finds its best relevant item.
+
+    Row ``i`` of ``similarity`` scores query ``i`` against every item. The
+    rank is the number of irrelevant items that score at least as high as
+    the best relevant one, so ties count against the query.
+
+    Args:
+        similarity: ``(queries, items)`` scores, higher = more similar.
+        relevant: optional boolean ``(queries, items)`` array of the items that
+            count as a match; by default query ``i``'s only match is item ``i``.
+
+    Returns:
+        int array ``(queries,)``.
+
+    Example:
+        >>> match_ranks([[0.9, 0.1], [0.8, 0.3]]).tolist()
+        [0, 1]
+    """
+    scores, relevant = _check_similarity(similarity, relevant)
+    best = np.where(relevant, scores, -np.inf).max(axis=1, keepdims=True)
+    return ((scores >= best) & ~relevant).sum(axis=1)
+
+
+def recall_at_k(similarity, k: int, relevant=None) -> float:
+    """Recall@k: the fraction of queries whose match is among the ``k`` best-scored items.
+
+    Row ``i`` of ``similarity`` scores query ``i`` against every item, and
+    query ``i``'s match is item ``i`` (or, with ``relevant``, any item marked
+    there). Ties count against the query. A random ranking of ``N`` items
+    scores ``k / N`` on average.
+
+    Args:
+        similarity: ``(queries, items)`` scores, e.g. ``text_embeddings @ image_embeddings.T``.
+        k: how many of the top items to look at, ``1 <= k <= items``.
+        relevant: optional boolean ``(queries, items)`` array of matches.
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+        >>> recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=1), recall_at_k([[0.9, 0.1], [0.8, 0.3]], k=2)
+        (0.5, 1.0)
+    """
+    scores, relevant = _check_similarity(similarity, relevant)
+    items = scores.shape[1]
+    if not _checks.is_integer(k) or not 1 <= k <= items:
+        raise ValueError(f"k must be an integer in [1, {items}] (the number of items); received {k!r}")
+    return float(np.mean(match_ranks(scores, relevant) < k))
+
+
+# -- multi-label classification: F-scores ---------------------------------------------
+
+
+def _check_multi_hot(name, value):
+    array = np.asarray(value)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (samples, classes) array of 0s and 1s; "
+                         f"received shape {array.shape}")
+    if array.size and not np.isin(array, (0, 1)).all():
+        odd = array[~np.isin(array, (0, 1))].ravel()[0].item()
+        raise ValueError(f"{name} must hold only 0s and 1s (or booleans); received the value "
+                         f"{odd!r}; threshold probabilities first, e.g. probabilities > 0.5")
+    return array.astype(bool)
+
+
+def _f_score(true_positives, false_positives, false_negatives):
+    # 2TP / (2TP + FP + FN) equals 2PR / (P + R); it is 0 where nothing was predicted or true
+    denominator = 2 * true_positives + false_positives + false_negatives
+    return np.divide(2.0 * true_positives, denominator,
+                     out=np.zeros(np.shape(denominator)), where=denominator > 0)
+
+
+def f_scores(labels, predictions) -> dict:
+    """The four averages of the F-score used for multi-label classification.
+
+    For one class with precision ``P`` and recall ``R``, ``F = 2PR / (P + R)``,
+    computed as ``2TP / (2TP + FP + FN)`` and taken as 0 when the class has
+    neither true nor predicted positives.
+
+    * ``"micro"``: pools every (sample, class) decision, then computes one F-score;
+    * ``"macro"``: computes F per class and takes the plain mean;
+    * ``"weighted"``: the per-class F-scores weighted by each class's number of
+      true positives plus false negatives (its positive samples);
+    * ``"samples"``: computes F per sample (over its classes) and takes the mean.
+
+    Args:
+        labels: ``(samples, classes)`` multi-hot truth, 0/1 or booleans.
+        predictions: the same shape, 0/1 or booleans (threshold probabilities first).
+
+    Returns:
+        A dict with the keys ``"weighted"``, ``"samples"``, ``"micro"`` and ``"macro"``.
+
+    Example:
+        >>> scores = f_scores([[1, 0], [1, 0], [1, 1]], [[1, 0], [0, 0], [1, 0]])
+        >>> {name: round(value, 3) for name, value in scores.items()}
+        {'weighted': 0.6, 'samples': 0.556, 'micro': 0.667, 'macro': 0.4}
+    """
+    truth = _check_multi_hot("labels", labels)
+    guess = _check_multi_hot("predictions", predictions)
+    if truth.shape != guess.shape:
+        raise ValueError(f"labels and predictions must have the same shape; received "
+                         f"{truth.shape} and {guess.shape}")
+    if truth.shape[0] == 0:
+        raise ValueError("labels and predictions are empty; need at least one sample")
+    tp = (truth & guess).sum(axis=0)
+    fp = (~truth & guess).sum(axis=0)
+    fn = (truth & ~guess).sum(axis=0)
+    per_class = _f_score(tp, fp, fn)
+    positives = tp + fn
+    per_sample = _f_score((truth & guess).sum(axis=1), (~truth & guess).sum(axis=1),
+                          (truth & ~guess).sum(axis=1))
+    weighted = (float(np.sum(per_class * positives) / positives.sum())
+                if positives.sum() else 0.0)
+    return {
+        "weighted": weighted,
+        "samples": float(per_sample.mean()),
+        "micro": float(_f_score(tp.sum(), fp.sum(), fn.sum())),
+        "macro": float(per_class.mean()),
+    }
