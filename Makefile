@@ -13,12 +13,15 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lab lock clean help
+.PHONY: book test test-fast check-seeds lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test   run the whole test suite (sets up .venv first)"
+	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks)"
+	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
+	@echo "make lint   ruff's lint and format checks (make format applies the formatting)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make lock   re-resolve requirements-lock.txt from pyproject.toml"
 	@echo "make clean  remove _build (keeps .venv)"
@@ -33,9 +36,12 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmtutorial)" >/dev/null
 	@touch $@
 
-# jupyter-cache keys a chapter on its own code only: when the package or the
-# environment changes, start the build afresh so no page shows stale outputs.
-_build/.sources: $(STAMP) $(wildcard mmtutorial/*.py)
+# jupyter-cache keys a chapter on its own code only: when the package (any file
+# under mmtutorial/, sub-packages and shipped data included) or the environment
+# changes, start the build afresh so no page shows stale outputs.
+PACKAGE_FILES := $(shell find mmtutorial -type f ! -name '*.pyc' ! -path '*/__pycache__/*')
+
+_build/.sources: $(STAMP) $(PACKAGE_FILES)
 	rm -rf _build
 	mkdir -p _build
 	@touch $@
@@ -45,8 +51,24 @@ book: $(STAMP) _build/.sources
 	@echo
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# The package's unit tests and doctests: what to run after every change.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not book and not browser and not notebooks"
+
+# Every chapter re-executed with SEED = 0..4: each claim must hold for all of them (slow).
+check-seeds: $(STAMP)
+	$(BIN)/python -m tools.check_seeds --seeds 0 1 2 3 4
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab book/

@@ -54,5 +54,12 @@ def built_book(tmp_path_factory):
     return output / "_build" / "html"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs the built book is marked ``book``, so ``make test-fast`` can leave it out."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.book)
+
+
 def weights_of(model):
     return [np.array(w) for w in model.get_weights()]

@@ -30,6 +30,8 @@ import urllib.parse
 
 import pytest
 
+pytestmark = pytest.mark.browser
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 ORIGIN = "https://mmtutorial-book.invalid"
