@@ -12,7 +12,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 
 import mmtutorial as mt  # noqa: E402
 
@@ -47,18 +46,27 @@ def main():
     pooled = epoch_time(task, split, image_pooling="avg")
 
     mt.train.set_seed(0)
-    model = mt.models.build_classifier(task.image_shape, task.vocab_size, task.sequence_length, task.num_classes)
+    model = mt.models.build_classifier(
+        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
+    )
     checked = timed(lambda: mt.train.predict(model, split))
     raw = timed(lambda: model.predict(split.features, batch_size=256, verbose=0))
 
     # Every fusion with the same small encoders (32-wide image and text vectors, so that
     # tensor fusion stays 33 x 33 wide), relative to concatenation with those encoders.
     small = {"image_projection": 32, "text_units": 32}
-    fusions = {"concat": {}, "gated": {"units": 64}, "tensor": {},
-               "low_rank": {"units": 64, "rank": 4}, "film": {},
-               "cross_attention": {"units": 32, "num_heads": 4}}
-    fusion_times = {name: epoch_time(task, split, fusion=name, fusion_config=config, **small)
-                    for name, config in fusions.items()}
+    fusions = {
+        "concat": {},
+        "gated": {"units": 64},
+        "tensor": {},
+        "low_rank": {"units": 64, "rank": 4},
+        "film": {},
+        "cross_attention": {"units": 32, "num_heads": 4},
+    }
+    fusion_times = {
+        name: epoch_time(task, split, fusion=name, fusion_config=config, **small)
+        for name, config in fusions.items()
+    }
 
     rows = [
         ("generate 10,000 task samples", generate, None),
@@ -69,8 +77,11 @@ def main():
         ("predict 2,000 with mt.train.predict (checked tf.data)", checked, None),
         ("predict 2,000 with model.predict on NumPy arrays", raw, raw / checked),
         ("one epoch, 2,000 samples, 32-wide encoders, concat", fusion_times["concat"], 1.0),
-    ] + [(f"  fusion {name!r}", seconds, seconds / fusion_times["concat"])
-         for name, seconds in fusion_times.items() if name != "concat"]
+    ] + [
+        (f"  fusion {name!r}", seconds, seconds / fusion_times["concat"])
+        for name, seconds in fusion_times.items()
+        if name != "concat"
+    ]
     print(f"{'measurement':56} {'seconds':>8} {'ratio':>7}")
     for name, seconds, ratio in rows:
         print(f"{name:56} {seconds:8.3f} {'' if ratio is None else f'{ratio:7.2f}'}")

@@ -16,13 +16,23 @@ Modules, in the order data flows through them:
   error messages, Markdown tables, numbers glued into the prose
 """
 
-__version__ = "0.1.0"
+from . import data, encoders, fusion, heads, metrics, models, notebook, plots, train
 
-# In data-flow order, not alphabetical.
-from . import data, encoders, fusion, heads, models, metrics, train, plots, notebook  # noqa: E402,F401,I001
+__version__ = "0.1.0"
 
 # ``source`` lived in ``plots`` before ``notebook`` existed; chapters and readers still call
 # ``mt.plots.source``. It is set here because ``plots`` comes before ``notebook``.
 plots.source = notebook.source
 
-__all__ = ["data", "encoders", "fusion", "heads", "models", "metrics", "train", "plots", "notebook", "__version__"]
+__all__ = [
+    "data",
+    "encoders",
+    "fusion",
+    "heads",
+    "models",
+    "metrics",
+    "train",
+    "plots",
+    "notebook",
+    "__version__",
+]

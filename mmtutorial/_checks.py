@@ -54,7 +54,11 @@ def _prefix(owner):
 
 def is_integer(value) -> bool:
     """True for ``int`` and NumPy integers, False for ``bool`` (and NumPy's ``bool_``)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and type(value).__name__ != "bool_"
+    )
 
 
 def is_number(value) -> bool:
@@ -81,7 +85,11 @@ def integer(name, value, *, minimum=None, maximum=None, owner=None) -> int:
     Raises:
         ValueError: naming ``name`` and the value received.
     """
-    ok = is_integer(value) and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+    ok = (
+        is_integer(value)
+        and (minimum is None or value >= minimum)
+        and (maximum is None or value <= maximum)
+    )
     if not ok:
         if minimum is not None and maximum is not None:
             bound = f" in [{minimum}, {maximum}]"
@@ -95,7 +103,9 @@ def integer(name, value, *, minimum=None, maximum=None, owner=None) -> int:
     return int(value)
 
 
-def number(name, value, *, low=None, high=None, low_open=False, high_open=False, owner=None, what=None) -> float:
+def number(
+    name, value, *, low=None, high=None, low_open=False, high_open=False, owner=None, what=None
+) -> float:
     """``value`` as a ``float`` if it is a number in the interval from ``low`` to ``high``.
 
     ``low_open``/``high_open`` exclude the bound itself: ``low=0, low_open=True``
@@ -165,8 +175,11 @@ def shape(name, value, rank, *, owner=None, describe=None) -> tuple:
         dims = tuple(value)
     except TypeError:
         dims = None
-    if isinstance(value, (str, bytes)) or dims is None or len(dims) != rank or not all(
-        is_integer(d) and d > 0 for d in dims
+    if (
+        isinstance(value, (str, bytes))
+        or dims is None
+        or len(dims) != rank
+        or not all(is_integer(d) and d > 0 for d in dims)
     ):
         axes = f"{describe} with " if describe else ""
         count = {1: "one", 2: "two", 3: "three", 4: "four"}.get(rank, str(rank))

@@ -149,7 +149,11 @@ def _vector_layers(pooling, projection_dim, dims):
     if pooling == "flatten":
         layers = [keras.layers.Flatten(name="flatten")]
     elif pooling == "avg":
-        average = keras.layers.GlobalAveragePooling2D if dims == 2 else keras.layers.GlobalAveragePooling1D
+        average = (
+            keras.layers.GlobalAveragePooling2D
+            if dims == 2
+            else keras.layers.GlobalAveragePooling1D
+        )
         layers = [average(name="global_avg_pool")]
     else:
         maximum = keras.layers.GlobalMaxPooling2D if dims == 2 else keras.layers.GlobalMaxPooling1D
@@ -275,9 +279,7 @@ def augmentation(
         _checks.integer("seed", seed, minimum=0)
     layers = []
     if horizontal_flip:
-        layers.append(
-            keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip")
-        )
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"))
     if translation > 0:
         layers.append(
             keras.layers.RandomTranslation(
@@ -290,9 +292,7 @@ def augmentation(
             )
         )
     if not layers:
-        raise ValueError(
-            "augmentation needs translation > 0 or horizontal_flip=True; both are off"
-        )
+        raise ValueError("augmentation needs translation > 0 or horizontal_flip=True; both are off")
     return keras.Sequential(layers, name=name)
 
 

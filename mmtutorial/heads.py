@@ -12,7 +12,11 @@ import keras
 
 from . import _checks
 
-__all__ = ["ResumableDropout", "classification_head"]
+# Late fusion lives with the other fusions (mmtutorial.fusion.late); the head stage, after
+# fusion in the data flow, re-exports it as ``heads.product_of_experts``.
+from .fusion.late import product_of_experts
+
+__all__ = ["ResumableDropout", "classification_head", "product_of_experts"]
 
 
 @keras.saving.register_keras_serializable(package="mmtutorial")
@@ -136,7 +140,10 @@ class SimilarityLogits(keras.layers.Layer):
         temperature = _checks.positive("temperature", temperature)
         _checks.boolean("learnable", learnable)
         _checks.number(
-            "max_scale", max_scale, low=1.0 / temperature, what=f"a number >= 1 / temperature = {1.0 / temperature:g}"
+            "max_scale",
+            max_scale,
+            low=1.0 / temperature,
+            what=f"a number >= 1 / temperature = {1.0 / temperature:g}",
         )
         self.temperature = float(temperature)
         self.learnable = learnable
@@ -159,7 +166,9 @@ class SimilarityLogits(keras.layers.Layer):
     def build(self, input_shape):
         import math
 
-        self._check_shapes(list(input_shape) if isinstance(input_shape, (list, tuple)) else input_shape)
+        self._check_shapes(
+            list(input_shape) if isinstance(input_shape, (list, tuple)) else input_shape
+        )
         self.log_scale = self.add_weight(
             name="log_scale",
             shape=(),
@@ -252,12 +261,3 @@ class ContrastiveLoss(keras.losses.Loss):
 
 
 __all__ += ["ContrastiveLoss", "SimilarityLogits"]
-
-
-# -- late fusion: a product of experts ----------------------------------------
-
-# It lives with the other fusions, in mmtutorial.fusion.late; the head stage, which comes
-# after fusion in the data flow, re-exports it as ``heads.product_of_experts``.
-from .fusion.late import product_of_experts  # noqa: E402
-
-__all__ += ["product_of_experts"]

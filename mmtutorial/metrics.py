@@ -190,7 +190,9 @@ def _check_similarity(similarity, relevant):
             f"received shape {scores.shape} and dtype {scores.dtype}"
         )
     if not np.isfinite(scores).all():
-        raise ValueError(f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)")
+        raise ValueError(
+            f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)"
+        )
     if relevant is None:
         if scores.shape[0] > scores.shape[1]:
             raise ValueError(
@@ -258,7 +260,9 @@ def recall_at_k(similarity, k: int, relevant=None) -> float:
     scores, relevant = _check_similarity(similarity, relevant)
     items = scores.shape[1]
     if not _checks.is_integer(k) or not 1 <= k <= items:
-        raise ValueError(f"k must be an integer in [1, {items}] (the number of items); received {k!r}")
+        raise ValueError(
+            f"k must be an integer in [1, {items}] (the number of items); received {k!r}"
+        )
     return float(np.mean(match_ranks(scores, relevant) < k))
 
 
@@ -268,20 +272,28 @@ def recall_at_k(similarity, k: int, relevant=None) -> float:
 def _check_multi_hot(name, value):
     array = np.asarray(value)
     if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (samples, classes) array of 0s and 1s; "
-                         f"received shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D (samples, classes) array of 0s and 1s; "
+            f"received shape {array.shape}"
+        )
     if array.size and not np.isin(array, (0, 1)).all():
         odd = array[~np.isin(array, (0, 1))].ravel()[0].item()
-        raise ValueError(f"{name} must hold only 0s and 1s (or booleans); received the value "
-                         f"{odd!r}; threshold probabilities first, e.g. probabilities > 0.5")
+        raise ValueError(
+            f"{name} must hold only 0s and 1s (or booleans); received the value "
+            f"{odd!r}; threshold probabilities first, e.g. probabilities > 0.5"
+        )
     return array.astype(bool)
 
 
 def _f_score(true_positives, false_positives, false_negatives):
     # 2TP / (2TP + FP + FN) equals 2PR / (P + R); it is 0 where nothing was predicted or true
     denominator = 2 * true_positives + false_positives + false_negatives
-    return np.divide(2.0 * true_positives, denominator,
-                     out=np.zeros(np.shape(denominator)), where=denominator > 0)
+    return np.divide(
+        2.0 * true_positives,
+        denominator,
+        out=np.zeros(np.shape(denominator)),
+        where=denominator > 0,
+    )
 
 
 def f_scores(labels, predictions) -> dict:
@@ -312,8 +324,10 @@ def f_scores(labels, predictions) -> dict:
     truth = _check_multi_hot("labels", labels)
     guess = _check_multi_hot("predictions", predictions)
     if truth.shape != guess.shape:
-        raise ValueError(f"labels and predictions must have the same shape; received "
-                         f"{truth.shape} and {guess.shape}")
+        raise ValueError(
+            f"labels and predictions must have the same shape; received "
+            f"{truth.shape} and {guess.shape}"
+        )
     if truth.shape[0] == 0:
         raise ValueError("labels and predictions are empty; need at least one sample")
     tp = (truth & guess).sum(axis=0)
@@ -321,10 +335,10 @@ def f_scores(labels, predictions) -> dict:
     fn = (truth & ~guess).sum(axis=0)
     per_class = _f_score(tp, fp, fn)
     positives = tp + fn
-    per_sample = _f_score((truth & guess).sum(axis=1), (~truth & guess).sum(axis=1),
-                          (truth & ~guess).sum(axis=1))
-    weighted = (float(np.sum(per_class * positives) / positives.sum())
-                if positives.sum() else 0.0)
+    per_sample = _f_score(
+        (truth & guess).sum(axis=1), (~truth & guess).sum(axis=1), (truth & ~guess).sum(axis=1)
+    )
+    weighted = float(np.sum(per_class * positives) / positives.sum()) if positives.sum() else 0.0
     return {
         "weighted": weighted,
         "samples": float(per_sample.mean()),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import keras
 
-from . import _checks, encoders, fusion as fusion_module, heads
+from . import _checks, encoders, heads
+from . import fusion as fusion_module
 
 __all__ = ["MODALITIES", "assemble_classifier", "build_classifier", "input_keys"]
 
@@ -110,7 +111,11 @@ def build_classifier(
     if isinstance(modalities, str):
         modalities = (modalities,)
     modalities = tuple(modalities)
-    if not modalities or len(set(modalities)) != len(modalities) or not set(modalities) <= set(MODALITIES):
+    if (
+        not modalities
+        or len(set(modalities)) != len(modalities)
+        or not set(modalities) <= set(MODALITIES)
+    ):
         raise ValueError(
             f"modalities must be a non-empty selection of {list(MODALITIES)} without repeats; "
             f"received {opts['modalities']!r}"
@@ -131,7 +136,11 @@ def build_classifier(
             )
         pooling = "tokens"
     elif pooling == "tokens" and "image" in modalities:
-        used = f"fusion {_fusion_label(fusion_layer)!r}" if fusion_layer is not None else "an image-only model"
+        used = (
+            f"fusion {_fusion_label(fusion_layer)!r}"
+            if fusion_layer is not None
+            else "an image-only model"
+        )
         raise ValueError(
             "image_pooling='tokens' gives a sequence of region features per image, which only a "
             f"token-level fusion such as 'cross_attention' accepts; {used} needs one vector per "
@@ -213,7 +222,11 @@ def assemble_classifier(
             f"encoders_by_key must be a non-empty dict of name -> encoder; received {encoders_by_key!r}"
         )
     for key, encoder in encoders_by_key.items():
-        if not isinstance(key, str) or not isinstance(encoder, keras.Model) or len(encoder.inputs) != 1:
+        if (
+            not isinstance(key, str)
+            or not isinstance(encoder, keras.Model)
+            or len(encoder.inputs) != 1
+        ):
             raise ValueError(
                 "each entry of encoders_by_key must map a string to a single-input keras.Model; "
                 f"received {key!r}: {encoder!r}"
@@ -355,13 +368,18 @@ def build_dual_encoder(
         name="similarity",
     )
     image_tower = _embedder(
-        encoders.image_encoder(image_shape, filters=opts["image_filters"], pooling=opts["image_pooling"]),
+        encoders.image_encoder(
+            image_shape, filters=opts["image_filters"], pooling=opts["image_pooling"]
+        ),
         embedding_dim,
         "image",
     )
     text_tower = _embedder(
         encoders.text_encoder(
-            vocab_size, sequence_length, embedding_dim=opts["text_embedding_dim"], units=opts["text_units"]
+            vocab_size,
+            sequence_length,
+            embedding_dim=opts["text_embedding_dim"],
+            units=opts["text_units"],
         ),
         embedding_dim,
         "text",
@@ -373,7 +391,9 @@ def build_dual_encoder(
     logits = similarity([image_tower(inputs["image"]), text_tower(inputs["text"])])
     model = keras.Model(inputs=inputs, outputs=logits, name="dual_encoder")
     if opts["compile"]:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=heads.ContrastiveLoss())
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=rate), loss=heads.ContrastiveLoss()
+        )
     return model
 
 

@@ -125,7 +125,9 @@ def show_error(error, *, expected=Exception, sentences: int | None = None, width
             error = caught
         else:
             name = getattr(function, "__qualname__", repr(function))
-            raise AssertionError(f"show_error: {name} was expected to raise {_names(expected)}, but it returned")
+            raise AssertionError(
+                f"show_error: {name} was expected to raise {_names(expected)}, but it returned"
+            )
     elif not isinstance(error, (BaseException, warnings.WarningMessage, str)):
         raise ValueError(
             "show_error expects an exception, a warning, a string or a function that raises; "
@@ -134,8 +136,13 @@ def show_error(error, *, expected=Exception, sentences: int | None = None, width
     for line in _error_text(error, sentences).splitlines():
         indent = " " * (len(line) - len(line.lstrip()))
         # paths and identifiers stay whole, even where that makes a line longer
-        wrapped = textwrap.fill(line, width=width, subsequent_indent=indent + "    ",
-                                break_long_words=False, break_on_hyphens=False)
+        wrapped = textwrap.fill(
+            line,
+            width=width,
+            subsequent_indent=indent + "    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
         print(wrapped if line.strip() else "")
 
 
@@ -159,7 +166,9 @@ def _cell(value, spec, digits):
         return _escape(spec(value))
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
         return _escape(value)
-    numeric = isinstance(value, AccuracyWithError) or (isinstance(value, numbers.Number) and not isinstance(value, bool))
+    numeric = isinstance(value, AccuracyWithError) or (
+        isinstance(value, numbers.Number) and not isinstance(value, bool)
+    )
     if spec is not None and numeric:
         return _escape(format(value, spec))
     if _checks.is_integer(value):
@@ -172,24 +181,39 @@ def _cell(value, spec, digits):
 def _rows_and_columns(rows, columns):
     """``rows`` as a list of dicts and the columns to show, in order."""
     if isinstance(rows, Mapping):  # column -> values, like a DataFrame
-        scalars = [name for name, values in rows.items() if isinstance(values, (str, bytes)) or not hasattr(values, "__len__")]
+        scalars = [
+            name
+            for name, values in rows.items()
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__")
+        ]
         if scalars:
-            raise ValueError(f"table: a mapping must hold one sequence of values per column; columns {scalars} hold "
-                             f"single values (for one row, pass a list holding one dict)")
+            raise ValueError(
+                f"table: a mapping must hold one sequence of values per column; columns {scalars} hold "
+                f"single values (for one row, pass a list holding one dict)"
+            )
         lengths = {str(name): len(values) for name, values in rows.items()}
         if len(set(lengths.values())) > 1:
-            raise ValueError(f"table: every column needs the same number of values; received lengths {lengths}")
+            raise ValueError(
+                f"table: every column needs the same number of values; received lengths {lengths}"
+            )
         count = next(iter(lengths.values()), 0)
         names = list(rows)
         records = [{name: rows[name][i] for name in names} for i in range(count)]
-    elif (isinstance(rows, Sequence) and not isinstance(rows, (str, bytes))) or isinstance(rows, np.ndarray):
+    elif (isinstance(rows, Sequence) and not isinstance(rows, (str, bytes))) or isinstance(
+        rows, np.ndarray
+    ):
         rows = list(rows)
         if all(isinstance(row, Mapping) for row in rows):
             names = list(dict.fromkeys(key for row in rows for key in row))
             records = [dict(row) for row in rows]
-        elif all(isinstance(row, (Sequence, np.ndarray)) and not isinstance(row, (str, bytes)) for row in rows):
+        elif all(
+            isinstance(row, (Sequence, np.ndarray)) and not isinstance(row, (str, bytes))
+            for row in rows
+        ):
             if columns is None:
-                raise ValueError("table: rows given as sequences need columns=, the header of the table")
+                raise ValueError(
+                    "table: rows given as sequences need columns=, the header of the table"
+                )
             widths = sorted({len(row) for row in rows} - {len(columns)})
             if widths:
                 raise ValueError(
@@ -262,14 +286,20 @@ def table(rows, *, columns=None, formats=None, digits: int = 3):
     records, names = _rows_and_columns(rows, columns)
     formats = {} if formats is None else formats
     if not isinstance(formats, Mapping):
-        raise ValueError(f"table: formats must map column names to format specs; received {formats!r}")
+        raise ValueError(
+            f"table: formats must map column names to format specs; received {formats!r}"
+        )
     unknown = [name for name in formats if name not in names]
     if unknown:
-        raise ValueError(f"table: formats names columns {unknown} that the table does not show; it shows {names}")
+        raise ValueError(
+            f"table: formats names columns {unknown} that the table does not show; it shows {names}"
+        )
     for name, spec in formats.items():
         if not (isinstance(spec, str) or callable(spec)):
-            raise ValueError(f"table: the format of column {name!r} must be a format spec or a function; "
-                             f"received {spec!r}")
+            raise ValueError(
+                f"table: the format of column {name!r} must be a format spec or a function; "
+                f"received {spec!r}"
+            )
     lines = ["| " + " | ".join(_escape(name) for name in names) + " |", "|" + "---|" * len(names)]
     for record in records:
         cells = [_cell(record.get(name), formats.get(name), digits) for name in names]
@@ -305,7 +335,9 @@ def glue(name: str, value) -> None:
         value: a number, a string, or an accuracy with its standard error.
     """
     if not isinstance(name, str) or not name or any(c in name for c in ": `"):
-        raise ValueError(f"glue: name must be a non-empty string without ':', '`' or spaces; received {name!r}")
+        raise ValueError(
+            f"glue: name must be a non-empty string without ':', '`' or spaces; received {name!r}"
+        )
     try:
         from IPython.core.interactiveshell import InteractiveShell
         from myst_nb import glue as myst_glue

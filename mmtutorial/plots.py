@@ -38,7 +38,9 @@ def _figure(width, height):
     return BookFigure(figsize=(width, height), layout="constrained")
 
 
-def sample_grid(images, captions, labels, class_names=None, *, n: int = 12, ncols: int = 4) -> Figure:
+def sample_grid(
+    images, captions, labels, class_names=None, *, n: int = 12, ncols: int = 4
+) -> Figure:
     """A grid of ``n`` images, each titled with its label and its caption."""
     images = np.asarray(images)
     n = min(int(n), len(images))
@@ -83,14 +85,19 @@ def learning_curves(histories: dict, metric: str = "accuracy") -> Figure:
     for index, (name, history) in enumerate(histories.items()):
         values = _as_history(history)
         if metric not in values:
-            raise ValueError(
-                f"history {name!r} has no metric {metric!r}; it has {sorted(values)}"
-            )
+            raise ValueError(f"history {name!r} has no metric {metric!r}; it has {sorted(values)}")
         colour = f"C{index}"
         epochs = np.arange(1, len(values[metric]) + 1)
         ax.plot(epochs, values[metric], "--", color=colour, alpha=0.7, label=f"{name} (train)")
         if f"val_{metric}" in values:
-            ax.plot(epochs, values[f"val_{metric}"], "-o", color=colour, markersize=3, label=f"{name} (validation)")
+            ax.plot(
+                epochs,
+                values[f"val_{metric}"],
+                "-o",
+                color=colour,
+                markersize=3,
+                label=f"{name} (validation)",
+            )
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -165,9 +172,13 @@ def accuracy_vs_ceiling(accuracies: dict, ceilings: dict) -> Figure:
         alpha=0.6,
     )
     for xi, name in zip(x, names):
-        ax.text(xi - 0.2, accuracies[name] + 0.01, f"{accuracies[name]:.3f}", ha="center", fontsize=8)
+        ax.text(
+            xi - 0.2, accuracies[name] + 0.01, f"{accuracies[name]:.3f}", ha="center", fontsize=8
+        )
         if name in ceilings:
-            ax.text(xi + 0.2, ceilings[name] + 0.01, f"{ceilings[name]:.3f}", ha="center", fontsize=8)
+            ax.text(
+                xi + 0.2, ceilings[name] + 0.01, f"{ceilings[name]:.3f}", ha="center", fontsize=8
+            )
     ax.set_xticks(x, names)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("test accuracy")

@@ -12,7 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import data as data_module
-from .metrics import f_scores, match_ranks, recall_at_k  # noqa: F401  (their home is mmtutorial.metrics)
+
+# Re-exported: their home is mmtutorial.metrics, and chapters and readers call them from here.
+from .metrics import f_scores, match_ranks, recall_at_k
 from .models import input_keys
 
 __all__ = ["set_seed", "model_spec", "make_dataset", "fit", "predict", "evaluate"]
@@ -87,7 +89,8 @@ def model_spec(model: keras.Model) -> dict:
         spec["vocab_size"] = max(sizes) if sizes else None
     output_shape = model.output_shape
     single = isinstance(output_shape, tuple) and all(
-        d is None or isinstance(d, int) for d in output_shape)
+        d is None or isinstance(d, int) for d in output_shape
+    )
     spec["num_classes"] = output_shape[-1] if single else None  # None: several outputs
     return spec
 
@@ -147,7 +150,11 @@ def make_dataset(
     Returns:
         A dataset of ``features`` dicts, or ``(features, labels)`` pairs.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
     if model is not None:
         checked = _check_for(model, features, labels)
@@ -171,13 +178,18 @@ def _epoch_batches(checked, labels, *, batch_size, seed, first_epoch, epochs):
     """
     size = int(labels.shape[0])
     orders = np.stack(
-        [np.random.default_rng([seed, epoch]).permutation(size) for epoch in range(first_epoch, epochs)]
+        [
+            np.random.default_rng([seed, epoch]).permutation(size)
+            for epoch in range(first_epoch, epochs)
+        ]
     ).astype("int64")
     tensors = {key: tf.constant(value) for key, value in checked.items()}
     targets = tf.constant(labels)
 
     def gather(indices):
-        return {key: tf.gather(value, indices) for key, value in tensors.items()}, tf.gather(targets, indices)
+        return {key: tf.gather(value, indices) for key, value in tensors.items()}, tf.gather(
+            targets, indices
+        )
 
     batches = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
@@ -222,7 +234,11 @@ def fit(
         The ``keras.callbacks.History``; ``history.history`` maps metric names
         (``"loss"``, ``"accuracy"``, ``"val_loss"``, ...) to per-epoch lists.
     """
-    for name, value, low in (("epochs", epochs, 1), ("initial_epoch", initial_epoch, 0), ("batch_size", batch_size, 1)):
+    for name, value, low in (
+        ("epochs", epochs, 1),
+        ("initial_epoch", initial_epoch, 0),
+        ("batch_size", batch_size, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
     if initial_epoch >= epochs:
@@ -304,7 +320,11 @@ def _tower(model, key):
 
 
 def _embed(tower, checked, batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
     dataset = tf.data.Dataset.from_tensor_slices(checked).batch(int(batch_size))
     return _predict(tower, dataset)

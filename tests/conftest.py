@@ -43,14 +43,27 @@ def built_book(tmp_path_factory):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("MPLBACKEND", None)  # the kernels should use Jupyter's own inline backend
     result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "--builder", "html", "-W", "-n", "--keep-going"],
+        [
+            str(jupyter_book),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(output),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=1800,
     )
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    assert result.returncode == 0, (
+        f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    )
     return output / "_build" / "html"
 
 

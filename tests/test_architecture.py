@@ -23,7 +23,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mmtutorial"
 
 # Stage of each top-level module, in the order data flows through them.
-STAGES = ["_checks", "data", "encoders", "fusion", "heads", "models", "metrics", "train", "plots", "notebook"]
+STAGES = [
+    "_checks",
+    "data",
+    "encoders",
+    "fusion",
+    "heads",
+    "models",
+    "metrics",
+    "train",
+    "plots",
+    "notebook",
+]
 
 
 def module_name(path: pathlib.Path, package_dir: pathlib.Path) -> str:
@@ -82,7 +93,7 @@ def find_cycle(graph: dict):
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -148,7 +159,12 @@ def test_the_checker_finds_a_cycle_through_a_package_init(tmp_path):
 def test_the_checker_finds_an_upward_import(tmp_path):
     package = write_package(
         tmp_path,
-        {"__init__.py": "", "data/__init__.py": "", "data/folder.py": "from .. import train\n", "train.py": ""},
+        {
+            "__init__.py": "",
+            "data/__init__.py": "",
+            "data/folder.py": "from .. import train\n",
+            "train.py": "",
+        },
     )
     assert upward_imports(import_graph(package)) == [("mmtutorial.data.folder", "mmtutorial.train")]
 
@@ -165,7 +181,11 @@ def test_the_checker_accepts_a_tree_that_flows_one_way(tmp_path):
         },
     )
     graph = import_graph(package)
-    assert graph["mmtutorial.train"] == {"mmtutorial.data", "mmtutorial._checks", "mmtutorial.data.base"}
+    assert graph["mmtutorial.train"] == {
+        "mmtutorial.data",
+        "mmtutorial._checks",
+        "mmtutorial.data.base",
+    }
     assert find_cycle(graph) is None and upward_imports(graph) == []
 
 
@@ -175,7 +195,9 @@ def test_the_checker_accepts_a_tree_that_flows_one_way(tmp_path):
 def test_every_module_belongs_to_a_stage():
     graph = import_graph(PACKAGE)
     loose = sorted(m for m in graph if m != "mmtutorial" and stage_of(m) is None)
-    assert not loose, f"modules outside the stages {STAGES}: {loose}; add them to STAGES in data-flow order"
+    assert not loose, (
+        f"modules outside the stages {STAGES}: {loose}; add them to STAGES in data-flow order"
+    )
 
 
 def test_the_package_has_no_import_cycle():
@@ -226,5 +248,9 @@ def test_every_name_in_the_readme_exists(module, name):
     except AttributeError:
         pass
     # A method named in passing after its class (``gates()`` of ``GatedFusion``).
-    holders = [value for value in vars(owner).values() if isinstance(value, type) and hasattr(value, parts[-1])]
+    holders = [
+        value
+        for value in vars(owner).values()
+        if isinstance(value, type) and hasattr(value, parts[-1])
+    ]
     assert holders, f"the README names {name!r} in mmtutorial.{module}, which has no such attribute"

@@ -68,7 +68,11 @@ def test_the_same_seed_gives_the_same_draws(images):
 def test_a_model_with_augmentation_saves_and_loads_in_safe_mode(task, small, tmp_path):
     mt.train.set_seed(0)
     encoder = keras.Sequential(
-        [keras.Input(task.image_shape), mt.encoders.augmentation(seed=0), mt.encoders.image_encoder(task.image_shape)]
+        [
+            keras.Input(task.image_shape),
+            mt.encoders.augmentation(seed=0),
+            mt.encoders.image_encoder(task.image_shape),
+        ]
     )
     model = mt.models.assemble_classifier({"image": encoder}, num_classes=7)
     mt.train.fit(model, (small.features, small.shape), epochs=1, batch_size=16)
@@ -84,9 +88,15 @@ def test_a_model_with_augmentation_saves_and_loads_in_safe_mode(task, small, tmp
         ({"translation": 1.0}, r"translation must be a number in \[0, 1\); received 1.0"),
         ({"translation": -0.1}, r"translation must be a number in \[0, 1\); received -0.1"),
         ({"horizontal_flip": "yes"}, r"horizontal_flip must be True or False; received 'yes'"),
-        ({"fill_mode": "mirror"}, r"fill_mode must be one of \['constant', 'nearest', 'reflect', 'wrap'\]"),
+        (
+            {"fill_mode": "mirror"},
+            r"fill_mode must be one of \['constant', 'nearest', 'reflect', 'wrap'\]",
+        ),
         ({"seed": -1}, r"seed must be an integer >= 0; received -1"),
-        ({"translation": 0, "horizontal_flip": False}, r"needs translation > 0 or horizontal_flip=True"),
+        (
+            {"translation": 0, "horizontal_flip": False},
+            r"needs translation > 0 or horizontal_flip=True",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

@@ -44,7 +44,9 @@ def test_book_builds_and_has_an_index(built_book):
 def test_walkthrough_page_shows_its_figures_and_tables(built_book):
     page = (built_book / "book" / "code_walkthrough.html").read_text()
     figures = re.findall(r'<img[^>]+src="[^"]+\.png"', page)
-    assert len(figures) >= 4, f"expected the sample grid, curves, ceiling chart and confusion matrix; found {len(figures)}"
+    assert len(figures) >= 4, (
+        f"expected the sample grid, curves, ceiling chart and confusion matrix; found {len(figures)}"
+    )
     assert page.count("<table") >= 3
     assert "image + text" in page and "0.853" in page
 

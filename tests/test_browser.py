@@ -38,7 +38,15 @@ ORIGIN = "https://mmtutorial-book.invalid"
 NOTEBOOK_PAGES = sorted(f"book/{path.stem}.html" for path in (ROOT / "book").glob("*.ipynb"))
 SCREENSHOTS = {"book/intro.html": "intro.png", "book/code_walkthrough.html": "code_walkthrough.png"}
 # What TensorFlow, absl and Python write when something goes wrong or is merely chatty.
-NOISE = ("Traceback", "oneDNN", "cuInit", "cpu_feature_guard", "absl::", "WARNING:absl", "WARNING:tensorflow")
+NOISE = (
+    "Traceback",
+    "oneDNN",
+    "cuInit",
+    "cpu_feature_guard",
+    "absl::",
+    "WARNING:absl",
+    "WARNING:tensorflow",
+)
 # A page has loaded when its images are decoded, MathJax has typeset and its fonts are in.
 SETTLE = """async () => {
     for (const image of document.images) image.loading = "eager";
@@ -69,7 +77,10 @@ INSPECT = """() => ({
 def unavailable(reason):
     """Skip on a developer's machine; fail under CI, where the browser is part of the set-up."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so a missing browser fails the suite instead of skipping it)", pytrace=False)
+        pytest.fail(
+            f"{reason} (CI is set, so a missing browser fails the suite instead of skipping it)",
+            pytrace=False,
+        )
     pytest.skip(reason)
 
 
@@ -88,7 +99,11 @@ def browser():
         unavailable("Playwright is not installed; `pip install -e '.[test]'` adds it")
     executable = chromium_executable()
     if executable is None:
-        where = f"CHROMIUM={os.environ['CHROMIUM']} is not executable" if os.environ.get("CHROMIUM") else "no `chromium` on PATH"
+        where = (
+            f"CHROMIUM={os.environ['CHROMIUM']} is not executable"
+            if os.environ.get("CHROMIUM")
+            else "no `chromium` on PATH"
+        )
         unavailable(
             f"the browser tests need a system Chromium and {where}: install Debian's package "
             "(`apt-get install chromium`) or set CHROMIUM=/path/to/chromium. They never download one "
@@ -137,8 +152,13 @@ def open_page(browser, html, address, *, ready=None):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     context.route("**/*", serve_from(html.resolve(), visit))
     page = context.new_page()
-    page.on("console", lambda message: visit.errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: visit.errors.append(f"uncaught {error.name}: {error.message}"))
+    page.on(
+        "console",
+        lambda message: visit.errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on(
+        "pageerror", lambda error: visit.errors.append(f"uncaught {error.name}: {error.message}")
+    )
     page.goto(url, wait_until="load")
     if ready:
         ready(page)
@@ -202,8 +222,12 @@ def test_math_is_typeset_wherever_a_page_has_math(visits):
 
 def test_walkthrough_math_is_typeset_by_the_local_mathjax(visits):
     seen = visits["book/code_walkthrough.html"].seen
-    assert seen["math"] > 0, "the walkthrough has math (for example $7 \\times 3 = 21$), but no math element was found"
-    assert seen["typeset"] >= seen["math"], f"MathJax typeset {seen['typeset']} of {seen['math']} math elements"
+    assert seen["math"] > 0, (
+        "the walkthrough has math (for example $7 \\times 3 = 21$), but no math element was found"
+    )
+    assert seen["typeset"] >= seen["math"], (
+        f"MathJax typeset {seen['typeset']} of {seen['math']} math elements"
+    )
 
 
 def test_no_error_output_or_log_noise_reaches_a_reader(visits):
@@ -251,7 +275,12 @@ def test_search_finds_fusion(browser, built_book):
 
 
 def test_index_sends_the_reader_to_the_intro(browser, built_book):
-    page, visit = open_page(browser, built_book, "index.html", ready=lambda page: page.wait_for_url("**/book/intro.html"))
+    page, visit = open_page(
+        browser,
+        built_book,
+        "index.html",
+        ready=lambda page: page.wait_for_url("**/book/intro.html"),
+    )
     page.context.close()
     assert not visit.errors, f"JavaScript console errors: {visit.errors}"
 
@@ -261,6 +290,8 @@ def test_walkthrough_opened_from_disk_typesets_math(browser, built_book):
     address = (built_book / "book" / "code_walkthrough.html").resolve().as_uri()
     page, visit = open_page(browser, built_book, address)
     page.context.close()
-    assert visit.seen["math"] > 0 and not visit.seen["untypeset"], f"math left untypeset: {visit.seen['untypeset']}"
+    assert visit.seen["math"] > 0 and not visit.seen["untypeset"], (
+        f"math left untypeset: {visit.seen['untypeset']}"
+    )
     assert not visit.errors, f"JavaScript console errors: {visit.errors}"
     assert not visit.refused, f"the page asked for files outside the build: {visit.refused}"

@@ -8,7 +8,12 @@ from tools import check_seeds
 def notebook(*cells):
     return {
         "cells": [
-            {"cell_type": kind, "source": source, "metadata": {}, **({"outputs": outputs} if kind == "code" else {})}
+            {
+                "cell_type": kind,
+                "source": source,
+                "metadata": {},
+                **({"outputs": outputs} if kind == "code" else {}),
+            }
             for kind, source, outputs in cells
         ],
         "metadata": {},
@@ -24,7 +29,10 @@ def test_with_seed_changes_only_the_seed_line():
         ("code", "split = task.generate(10, seed=SEED + 1)", []),
     )
     changed = check_seeds.with_seed(original, 3)
-    assert changed["cells"][1]["source"] == "import numpy as np\nSEED = 3\nrng = np.random.default_rng(SEED)\n"
+    assert (
+        changed["cells"][1]["source"]
+        == "import numpy as np\nSEED = 3\nrng = np.random.default_rng(SEED)\n"
+    )
     assert changed["cells"][0]["source"] == original["cells"][0]["source"]
     assert changed["cells"][2]["source"] == original["cells"][2]["source"]
     assert original["cells"][1]["source"][1] == "SEED = 0\n", "the original must not be modified"
@@ -43,7 +51,12 @@ def test_with_seed_refuses_a_bad_seed(seed):
 
 
 def test_failures_of_reports_every_cell_with_an_error():
-    error = {"output_type": "error", "ename": "AssertionError", "evalue": "0.72 < 0.80", "traceback": []}
+    error = {
+        "output_type": "error",
+        "ename": "AssertionError",
+        "evalue": "0.72 < 0.80",
+        "traceback": [],
+    }
     executed = notebook(
         ("code", "SEED = 1", []),
         ("code", "\nassert late > joint, (late, joint)", [error]),
@@ -60,7 +73,9 @@ def test_failures_of_reports_every_cell_with_an_error():
 def test_the_table_marks_failed_seeds():
     outcomes = [
         check_seeds.Outcome("a.ipynb", 0, 12.0, []),
-        check_seeds.Outcome("a.ipynb", 1, 11.0, [check_seeds.Failure(4, "assert x", "AssertionError")]),
+        check_seeds.Outcome(
+            "a.ipynb", 1, 11.0, [check_seeds.Failure(4, "assert x", "AssertionError")]
+        ),
     ]
     text = check_seeds.table(outcomes, [0, 1])
     assert text.splitlines()[2] == "| a.ipynb | ok (12 s) | FAIL cell 4 |"

@@ -28,7 +28,9 @@ def reference_loss(logits, ids):
     for i in range(batch):
         matches = [j for j in range(batch) if ids[j] == ids[i]]
         image_to_text = logits[i] - _logsumexp(logits[i])  # row i: image i against every text
-        text_to_image = logits[:, i] - _logsumexp(logits[:, i])  # column i: text i against every image
+        text_to_image = logits[:, i] - _logsumexp(
+            logits[:, i]
+        )  # column i: text i against every image
         total += 0.5 * (-image_to_text[matches].mean() - text_to_image[matches].mean())
     return total / batch
 
@@ -48,7 +50,9 @@ def test_loss_with_distinct_ids_is_clips_symmetric_cross_entropy():
     # the same number from Keras's own cross-entropy, as in CLIP's pseudocode
     rows = keras.losses.sparse_categorical_crossentropy(ids, logits, from_logits=True)
     cols = keras.losses.sparse_categorical_crossentropy(ids, logits.T, from_logits=True)
-    assert got == pytest.approx(0.5 * (_value(keras.ops.mean(rows)) + _value(keras.ops.mean(cols))), rel=1e-5)
+    assert got == pytest.approx(
+        0.5 * (_value(keras.ops.mean(rows)) + _value(keras.ops.mean(cols))), rel=1e-5
+    )
 
 
 def test_loss_spreads_the_target_over_pairs_that_share_an_id():
@@ -60,7 +64,9 @@ def test_loss_spreads_the_target_over_pairs_that_share_an_id():
 
 
 def test_loss_of_uniform_logits_is_log_batch_and_perfect_logits_approach_zero():
-    assert _value(ContrastiveLoss()(np.arange(8), np.zeros((8, 8), "float32"))) == pytest.approx(np.log(8))
+    assert _value(ContrastiveLoss()(np.arange(8), np.zeros((8, 8), "float32"))) == pytest.approx(
+        np.log(8)
+    )
     assert _value(ContrastiveLoss()(np.arange(4), 50 * np.eye(4, dtype="float32"))) < 1e-6
 
 
@@ -121,7 +127,10 @@ def test_temperature_is_learnable_or_fixed_and_the_scale_is_clipped():
         ({"temperature": 0}, r"temperature must be a positive number; received 0"),
         ({"temperature": "0.07"}, r"temperature must be a positive number; received '0.07'"),
         ({"learnable": 1}, r"learnable must be True or False; received 1"),
-        ({"temperature": 0.1, "max_scale": 5}, r"max_scale must be a number >= 1 / temperature = 10; received 5"),
+        (
+            {"temperature": 0.1, "max_scale": 5},
+            r"max_scale must be a number >= 1 / temperature = 10; received 5",
+        ),
     ],
 )
 def test_similarity_logits_name_bad_arguments(kwargs, message):
@@ -141,7 +150,12 @@ def test_similarity_logits_name_bad_inputs(shapes):
 def test_similarity_logits_config_round_trip():
     layer = SimilarityLogits(temperature=0.2, learnable=False, max_scale=20.0, name="sim")
     again = SimilarityLogits.from_config(layer.get_config())
-    assert (again.temperature, again.learnable, again.max_scale, again.name) == (0.2, False, 20.0, "sim")
+    assert (again.temperature, again.learnable, again.max_scale, again.name) == (
+        0.2,
+        False,
+        20.0,
+        "sim",
+    )
 
 
 # -- the model ------------------------------------------------------------------------
@@ -156,8 +170,14 @@ def pairs():
 def _dual(task, **kwargs):
     mt.train.set_seed(0)
     return mt.models.build_dual_encoder(
-        task.image_shape, task.vocab_size, task.sequence_length, embedding_dim=8,
-        image_filters=(8, 8, 8), text_embedding_dim=8, text_units=8, **kwargs
+        task.image_shape,
+        task.vocab_size,
+        task.sequence_length,
+        embedding_dim=8,
+        image_filters=(8, 8, 8),
+        text_embedding_dim=8,
+        text_units=8,
+        **kwargs,
     )
 
 
@@ -174,7 +194,9 @@ def test_dual_encoder_outputs_batch_logits_from_unit_length_embeddings(task, pai
     np.testing.assert_allclose(logits, (1 / 0.07) * images @ texts.T, rtol=1e-4, atol=1e-4)
     # a tower works on its own too
     tower = model.get_layer("image_embedder")
-    np.testing.assert_array_equal(mt.train.embed_images(tower, features["image"], batch_size=20), images)
+    np.testing.assert_array_equal(
+        mt.train.embed_images(tower, features["image"], batch_size=20), images
+    )
 
 
 def test_dual_encoder_training_lowers_the_contrastive_loss(task, pairs):
@@ -201,10 +223,14 @@ def test_dual_encoder_saves_and_loads_in_safe_mode(task, pairs, tmp_path):
         keras.ops.convert_to_numpy(restored(features)), keras.ops.convert_to_numpy(model(features))
     )
     np.testing.assert_array_equal(
-        mt.train.embed_texts(restored, features["text"]), mt.train.embed_texts(model, features["text"])
+        mt.train.embed_texts(restored, features["text"]),
+        mt.train.embed_texts(model, features["text"]),
     )
     assert isinstance(restored.loss, ContrastiveLoss)
-    assert restored.get_layer("similarity").current_scale() == model.get_layer("similarity").current_scale()
+    assert (
+        restored.get_layer("similarity").current_scale()
+        == model.get_layer("similarity").current_scale()
+    )
 
 
 @pytest.mark.parametrize(
@@ -219,7 +245,9 @@ def test_dual_encoder_saves_and_loads_in_safe_mode(task, pairs, tmp_path):
 )
 def test_dual_encoder_names_bad_arguments(task, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        mt.models.build_dual_encoder(task.image_shape, task.vocab_size, task.sequence_length, **kwargs)
+        mt.models.build_dual_encoder(
+            task.image_shape, task.vocab_size, task.sequence_length, **kwargs
+        )
 
 
 def test_embedding_helpers_check_their_inputs(task, pairs, fused):

@@ -22,7 +22,13 @@ def test_the_articles_224_pixel_input_flattens_to_86528_features():
 
 @pytest.mark.parametrize(
     "pooling, projection, width",
-    [("flatten", None, 512), ("avg", None, 128), ("max", None, 128), ("flatten", 64, 64), ("avg", 32, 32)],
+    [
+        ("flatten", None, 512),
+        ("avg", None, 128),
+        ("max", None, 128),
+        ("flatten", 64, 64),
+        ("avg", 32, 32),
+    ],
 )
 def test_image_encoder_output_widths(pooling, projection, width):
     model = encoders.image_encoder((32, 32, 3), pooling=pooling, projection_dim=projection)
@@ -75,10 +81,16 @@ def test_text_encoder_matches_a_numpy_lstm_that_stops_at_the_padding():
     model = encoders.text_encoder(vocab_size=20, sequence_length=7, embedding_dim=5, units=4)
     rng = np.random.default_rng(3)
     for layer in model.layers:  # non-zero biases make the check stricter than the defaults
-        layer.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
-    tokens = np.array([[3, 7, 1, 12, 0, 0, 0], [5, 0, 0, 0, 0, 0, 0], [9, 2, 4, 4, 8, 6, 19]], dtype="int32")
+        layer.set_weights(
+            [rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()]
+        )
+    tokens = np.array(
+        [[3, 7, 1, 12, 0, 0, 0], [5, 0, 0, 0, 0, 0, 0], [9, 2, 4, 4, 8, 6, 19]], dtype="int32"
+    )
     table = np.asarray(model.get_layer("embedding").get_weights()[0], dtype="float64")
-    kernel, recurrent, bias = (np.asarray(w, dtype="float64") for w in model.get_layer("lstm").get_weights())
+    kernel, recurrent, bias = (
+        np.asarray(w, dtype="float64") for w in model.get_layer("lstm").get_weights()
+    )
     keras_out = np.asarray(model(tokens))
     for row, ids in enumerate(tokens):
         real = ids[ids > 0]
@@ -103,14 +115,19 @@ def test_image_encoder_rejects_bad_image_shapes(shape):
 
 
 def test_image_encoder_rejects_images_too_small_for_the_blocks():
-    with pytest.raises(ValueError, match=r"image_shape \(16, 16, 3\) is too small for 3 conv blocks.*at least 22"):
+    with pytest.raises(
+        ValueError, match=r"image_shape \(16, 16, 3\) is too small for 3 conv blocks.*at least 22"
+    ):
         encoders.image_encoder((16, 16, 3))
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"pooling": "mean"}, r"pooling must be one of \['flatten', 'avg', 'max', 'tokens'\]; received 'mean'"),
+        (
+            {"pooling": "mean"},
+            r"pooling must be one of \['flatten', 'avg', 'max', 'tokens'\]; received 'mean'",
+        ),
         ({"filters": ()}, "filters must name at least one conv block"),
         ({"filters": (32, 0)}, "each entry of filters must be an integer >= 1; received 0"),
         ({"projection_dim": 0}, "projection_dim must be an integer >= 1; received 0"),
@@ -150,7 +167,9 @@ def test_text_encoder_rejects_bad_arguments(kwargs, match):
     ],
 )
 def test_signal_encoder_output_widths(length, filters, kernel, pooling, width):
-    model = mt.encoders.signal_encoder((length, 2), filters=filters, kernel_size=kernel, pooling=pooling)
+    model = mt.encoders.signal_encoder(
+        (length, 2), filters=filters, kernel_size=kernel, pooling=pooling
+    )
     assert model.output_shape == (None, width)
     if pooling == "flatten":
         steps = mt.encoders.conv_output_size(length, len(filters), kernel=kernel)
@@ -172,20 +191,39 @@ def test_signal_encoder_conv_matches_numpy():
     for t in range(37):
         expected[:, t] = np.einsum("bsc,scf->bf", x[:, t : t + 4].astype("float64"), kernel) + bias
     np.testing.assert_allclose(keras_out, np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
-    pooled = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer("pool1").output)(x))
-    np.testing.assert_allclose(pooled, np.maximum(expected, 0)[:, :36].reshape(2, 18, 2, 5).max(axis=2), rtol=1e-4, atol=1e-4)
+    pooled = keras.ops.convert_to_numpy(
+        keras.Model(model.inputs[0], model.get_layer("pool1").output)(x)
+    )
+    np.testing.assert_allclose(
+        pooled,
+        np.maximum(expected, 0)[:, :36].reshape(2, 18, 2, 5).max(axis=2),
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        (((64,),), {}, r"input_shape must be \(length, channels\).*received \(64,\) \(add a channel axis"),
+        (
+            ((64,),),
+            {},
+            r"input_shape must be \(length, channels\).*received \(64,\) \(add a channel axis",
+        ),
         (((64, 1, 1),), {}, r"input_shape must be \(length, channels\)"),
         (((64.0, 1),), {}, r"input_shape must be \(length, channels\)"),
-        (((8, 1),), {}, r"input_shape \(8, 1\) is too short for 2 conv blocks with kernel_size 5; use signals of at least 16 steps"),
+        (
+            ((8, 1),),
+            {},
+            r"input_shape \(8, 1\) is too short for 2 conv blocks with kernel_size 5; use signals of at least 16 steps",
+        ),
         (((64, 1),), {"filters": ()}, "filters must name at least one conv block"),
         (((64, 1),), {"kernel_size": 0}, "kernel_size must be an integer >= 1; received 0"),
-        (((64, 1),), {"pooling": "mean"}, r"pooling must be one of \['flatten', 'avg', 'max'\]; received 'mean'"),
+        (
+            ((64, 1),),
+            {"pooling": "mean"},
+            r"pooling must be one of \['flatten', 'avg', 'max'\]; received 'mean'",
+        ),
         (((64, 1),), {"projection_dim": -2}, "projection_dim must be an integer >= 1; received -2"),
     ],
 )

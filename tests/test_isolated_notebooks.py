@@ -28,7 +28,15 @@ pytestmark = pytest.mark.notebooks
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 # Variables that would let the kernel find files through the repository or the test run.
-UNSET = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "MPLBACKEND", "PWD", "OLDPWD", "PYTEST_CURRENT_TEST")
+UNSET = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "MPLBACKEND",
+    "PWD",
+    "OLDPWD",
+    "PYTEST_CURRENT_TEST",
+)
 
 
 def sanitized_environment(workdir):
@@ -42,13 +50,24 @@ def sanitized_environment(workdir):
 def test_notebook_runs_alone_in_an_empty_folder_under_nbval(source, tmp_path):
     workdir = tmp_path / "alone"
     workdir.mkdir()
-    assert not workdir.resolve().is_relative_to(ROOT), "the temporary folder must lie outside the repository"
+    assert not workdir.resolve().is_relative_to(ROOT), (
+        "the temporary folder must lie outside the repository"
+    )
     shutil.copyfile(source, workdir / source.name)
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", source.name,
-            "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600",
-            "-p", "no:cacheprovider", "-q", "--rootdir", str(workdir),
+            sys.executable,
+            "-m",
+            "pytest",
+            source.name,
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--nbval-cell-timeout=600",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(workdir),
         ],
         cwd=workdir,
         env=sanitized_environment(workdir),
@@ -63,6 +82,8 @@ def test_notebook_runs_alone_in_an_empty_folder_under_nbval(source, tmp_path):
             pytrace=False,
         )
     assert " passed" in result.stdout and " failed" not in result.stdout, result.stdout[-2000:]
-    assert sorted(p.name for p in workdir.iterdir() if not p.name.startswith(".")) == [source.name], (
+    assert sorted(p.name for p in workdir.iterdir() if not p.name.startswith(".")) == [
+        source.name
+    ], (
         f"{source.name} left files in its working folder: {sorted(p.name for p in workdir.iterdir())}"
     )

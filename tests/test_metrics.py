@@ -54,17 +54,49 @@ def test_accuracy_takes_lists_and_logits():
 @pytest.mark.parametrize(
     "labels, predictions, message",
     [
-        ([0, 1, 2], [0, 1], r"same number of samples; received labels of shape \(3,\) and predictions of shape \(2,\)"),
-        ([0, 1, 2], np.zeros((2, 4)), r"received labels of shape \(3,\) and predictions of shape \(2, 4\)"),
-        ([[0], [1]], [0, 1], r"labels must be a 1-D array of integer class ids; received shape \(2, 1\)"),
-        ([0.0, 1.0], [0, 1], r"labels must be a 1-D array of integer class ids; received shape \(2,\) and dtype float64"),
+        (
+            [0, 1, 2],
+            [0, 1],
+            r"same number of samples; received labels of shape \(3,\) and predictions of shape \(2,\)",
+        ),
+        (
+            [0, 1, 2],
+            np.zeros((2, 4)),
+            r"received labels of shape \(3,\) and predictions of shape \(2, 4\)",
+        ),
+        (
+            [[0], [1]],
+            [0, 1],
+            r"labels must be a 1-D array of integer class ids; received shape \(2, 1\)",
+        ),
+        (
+            [0.0, 1.0],
+            [0, 1],
+            r"labels must be a 1-D array of integer class ids; received shape \(2,\) and dtype float64",
+        ),
         ([True, False], [1, 0], r"labels must be .* dtype bool"),
-        ([0, 1], [0.2, 0.9], r"predictions must be class ids of shape \(samples,\) or probabilities of shape "
-                             r"\(samples, classes\); received shape \(2,\) and dtype float64"),
-        ([0, 1], np.zeros((2, 3, 1)), r"predictions must be class ids .* received shape \(2, 3, 1\)"),
-        ([0, 3], np.zeros((2, 3)), r"labels must lie in \[0, 3\) \(one column of predictions per class\); received the label 3"),
+        (
+            [0, 1],
+            [0.2, 0.9],
+            r"predictions must be class ids of shape \(samples,\) or probabilities of shape "
+            r"\(samples, classes\); received shape \(2,\) and dtype float64",
+        ),
+        (
+            [0, 1],
+            np.zeros((2, 3, 1)),
+            r"predictions must be class ids .* received shape \(2, 3, 1\)",
+        ),
+        (
+            [0, 3],
+            np.zeros((2, 3)),
+            r"labels must lie in \[0, 3\) \(one column of predictions per class\); received the label 3",
+        ),
         ([0, -1], [0, 1], r"non-negative class ids; received the label -1"),
-        ([0, 1], np.array([[0.5, np.nan], [0.1, 0.9]]), r"predictions contain 1 NaN or infinite value"),
+        (
+            [0, 1],
+            np.array([[0.5, np.nan], [0.1, 0.9]]),
+            r"predictions contain 1 NaN or infinite value",
+        ),
         ([], [], r"empty"),
     ],
 )
@@ -155,10 +187,12 @@ def test_f_scores_match_the_decision_by_decision_reference(seed):
 
 def test_perfect_and_empty_predictions():
     truth = np.array([[1, 0, 1], [0, 1, 0]])
-    assert metrics.f_scores(truth, truth) == {name: 1.0 for name in
-                                              ("weighted", "samples", "micro", "macro")}
+    assert metrics.f_scores(truth, truth) == {
+        name: 1.0 for name in ("weighted", "samples", "micro", "macro")
+    }
     assert metrics.f_scores(truth, np.zeros_like(truth)) == {
-        name: 0.0 for name in ("weighted", "samples", "micro", "macro")}
+        name: 0.0 for name in ("weighted", "samples", "micro", "macro")
+    }
 
 
 def test_a_class_nobody_has_counts_zero_in_the_macro_average_only():
@@ -168,13 +202,20 @@ def test_a_class_nobody_has_counts_zero_in_the_macro_average_only():
     assert scores["micro"] == scores["weighted"] == scores["samples"] == 1.0
 
 
-@pytest.mark.parametrize("labels, predictions, message", [
-    ([1, 0, 1], [1, 0, 1], r"labels must be a 2-D .* received shape \(3,\)"),
-    ([[1, 0]], [[0.7, 0.2]], r"predictions must hold only 0s and 1s .* received the value 0\.7"),
-    ([[1, 2]], [[1, 0]], r"labels must hold only 0s and 1s .* received the value 2"),
-    ([[1, 0]], [[1, 0, 0]], r"same shape; received \(1, 2\) and \(1, 3\)"),
-    (np.zeros((0, 3)), np.zeros((0, 3)), r"empty"),
-])
+@pytest.mark.parametrize(
+    "labels, predictions, message",
+    [
+        ([1, 0, 1], [1, 0, 1], r"labels must be a 2-D .* received shape \(3,\)"),
+        (
+            [[1, 0]],
+            [[0.7, 0.2]],
+            r"predictions must hold only 0s and 1s .* received the value 0\.7",
+        ),
+        ([[1, 2]], [[1, 0]], r"labels must hold only 0s and 1s .* received the value 2"),
+        ([[1, 0]], [[1, 0, 0]], r"same shape; received \(1, 2\) and \(1, 3\)"),
+        (np.zeros((0, 3)), np.zeros((0, 3)), r"empty"),
+    ],
+)
 def test_f_scores_name_bad_input(labels, predictions, message):
     with pytest.raises(ValueError, match=message):
         metrics.f_scores(labels, predictions)
@@ -229,13 +270,38 @@ def test_match_ranks_with_several_relevant_items_uses_the_best_one():
 @pytest.mark.parametrize(
     "similarity, k, relevant, message",
     [
-        (np.zeros(3), 1, None, r"non-empty 2-D array of scores \(queries, items\); received shape \(3,\)"),
-        (np.zeros((3, 2)), 1, None, r"at least as many items as queries; received similarity of shape \(3, 2\)"),
+        (
+            np.zeros(3),
+            1,
+            None,
+            r"non-empty 2-D array of scores \(queries, items\); received shape \(3,\)",
+        ),
+        (
+            np.zeros((3, 2)),
+            1,
+            None,
+            r"at least as many items as queries; received similarity of shape \(3, 2\)",
+        ),
         (np.array([[0.0, np.nan]]), 1, None, r"1 NaN or infinite value"),
-        (np.zeros((2, 2)), 0, None, r"k must be an integer in \[1, 2\] \(the number of items\); received 0"),
+        (
+            np.zeros((2, 2)),
+            0,
+            None,
+            r"k must be an integer in \[1, 2\] \(the number of items\); received 0",
+        ),
         (np.zeros((2, 2)), 3, None, r"k must be an integer in \[1, 2\]"),
-        (np.zeros((2, 2)), True, None, r"k must be an integer in \[1, 2\] \(the number of items\); received True"),
-        (np.zeros((2, 2)), 1, np.eye(2), r"relevant must be a boolean array of the similarity's shape"),
+        (
+            np.zeros((2, 2)),
+            True,
+            None,
+            r"k must be an integer in \[1, 2\] \(the number of items\); received True",
+        ),
+        (
+            np.zeros((2, 2)),
+            1,
+            np.eye(2),
+            r"relevant must be a boolean array of the similarity's shape",
+        ),
         (np.zeros((2, 2)), 1, np.array([[True, False], [False, False]]), r"query 1 has none"),
     ],
 )

@@ -12,7 +12,9 @@ from mmtutorial.models import build_classifier, input_keys
 
 def _build(task, **options):
     mt.train.set_seed(0)
-    return build_classifier(task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, **options)
+    return build_classifier(
+        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, **options
+    )
 
 
 def _expected_parameters(task, modalities):
@@ -22,7 +24,11 @@ def _expected_parameters(task, modalities):
     lstm = 4 * (128 * (128 + 128) + 128)
     width = (512 if "image" in modalities else 0) + (128 if "text" in modalities else 0)
     head = (width * 128 + 128) + (128 * 21 + 21)
-    return head + (conv if "image" in modalities else 0) + (embedding + lstm if "text" in modalities else 0)
+    return (
+        head
+        + (conv if "image" in modalities else 0)
+        + (embedding + lstm if "text" in modalities else 0)
+    )
 
 
 @pytest.mark.parametrize("modalities", [("image", "text"), ("image",), ("text",)])
@@ -58,7 +64,12 @@ def test_pooling_and_projection_options_shrink_the_head(task):
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"modalities": ("image",)}, {"modalities": ("text",)}, {"image_pooling": "avg", "image_projection": 16}],
+    [
+        {},
+        {"modalities": ("image",)},
+        {"modalities": ("text",)},
+        {"image_pooling": "avg", "image_projection": 16},
+    ],
 )
 def test_save_and_load_in_safe_mode_gives_identical_predictions(task, small, tmp_path, options):
     model = _build(task, **options)
@@ -72,24 +83,50 @@ def test_save_and_load_in_safe_mode_gives_identical_predictions(task, small, tmp
 
 def test_no_lambda_layers_anywhere(task):
     model = _build(task)
-    assert not [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Lambda)]
+    assert not [
+        layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Lambda)
+    ]
 
 
 @pytest.mark.parametrize(
     "args, options, match",
     [
-        (((32, 32), 30, 12, 21), {}, r"image_shape must be \(height, width, channels\) .* received \(32, 32\)"),
+        (
+            ((32, 32), 30, 12, 21),
+            {},
+            r"image_shape must be \(height, width, channels\) .* received \(32, 32\)",
+        ),
         (((32, 32, 3), 1, 12, 21), {}, "vocab_size must be an integer >= 2; received 1"),
         (((32, 32, 3), 30, 0, 21), {}, "sequence_length must be an integer >= 1; received 0"),
         (((32, 32, 3), 30, 12, 1), {}, "num_classes must be an integer >= 2; received 1"),
         (((32, 32, 3), 30, 12, 21.0), {}, "num_classes must be an integer >= 2; received 21.0"),
-        (((32, 32, 3), 30, 12, 21), {"fusion": "bilinear"}, r"unknown fusion 'bilinear'; valid names are \["),
-        (((32, 32, 3), 30, 12, 21), {"modalities": ("image", "audio")}, r"modalities must be .* received \('image', 'audio'\)"),
+        (
+            ((32, 32, 3), 30, 12, 21),
+            {"fusion": "bilinear"},
+            r"unknown fusion 'bilinear'; valid names are \[",
+        ),
+        (
+            ((32, 32, 3), 30, 12, 21),
+            {"modalities": ("image", "audio")},
+            r"modalities must be .* received \('image', 'audio'\)",
+        ),
         (((32, 32, 3), 30, 12, 21), {"modalities": ()}, "modalities must be a non-empty"),
         (((32, 32, 3), 30, 12, 21), {"modalities": ("text", "text")}, "without repeats"),
-        (((32, 32, 3), 30, 12, 21), {"dropuot": 0.3}, r"unknown option\(s\) \['dropuot'\]; valid options are"),
-        (((32, 32, 3), 30, 12, 21), {"learning_rate": 0}, "learning_rate must be a positive number; received 0"),
-        (((32, 32, 3), 30, 12, 21), {"fusion_config": [1]}, r"fusion_config must be a dict; received \[1\]"),
+        (
+            ((32, 32, 3), 30, 12, 21),
+            {"dropuot": 0.3},
+            r"unknown option\(s\) \['dropuot'\]; valid options are",
+        ),
+        (
+            ((32, 32, 3), 30, 12, 21),
+            {"learning_rate": 0},
+            "learning_rate must be a positive number; received 0",
+        ),
+        (
+            ((32, 32, 3), 30, 12, 21),
+            {"fusion_config": [1]},
+            r"fusion_config must be a dict; received \[1\]",
+        ),
         (((32, 32, 3), 30, 12, 21), {"image_pooling": "sum"}, "pooling must be one of"),
         (((8, 8, 3), 30, 12, 21), {}, "too small for 3 conv blocks"),
     ],
@@ -105,7 +142,9 @@ def test_assemble_classifier_rejects_bad_encoders():
     with pytest.raises(ValueError, match="must map a string to a single-input keras.Model"):
         mt.models.assemble_classifier({"x": "not a model"}, num_classes=3)
     sequence = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(9, 4)])
-    with pytest.raises(ValueError, match=r"encoder 'x' must output one vector per sample \(rank 2\)"):
+    with pytest.raises(
+        ValueError, match=r"encoder 'x' must output one vector per sample \(rank 2\)"
+    ):
         mt.models.assemble_classifier({"x": sequence}, num_classes=3)
 
 

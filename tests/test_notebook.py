@@ -37,10 +37,20 @@ def test_a_column_mapping_becomes_the_same_table_as_its_rows():
 
 
 def test_formats_and_digits_set_how_numbers_show():
-    rows = {"model": ["a"], "accuracy": [0.8532], "gap": [-0.0121], "weights": [11_075_712], "note": ["x"]}
-    shown = notebook.table(rows, formats={"accuracy": ".1%", "gap": "+.3f", "weights": ",", "note": ".2f"})
+    rows = {
+        "model": ["a"],
+        "accuracy": [0.8532],
+        "gap": [-0.0121],
+        "weights": [11_075_712],
+        "note": ["x"],
+    }
+    shown = notebook.table(
+        rows, formats={"accuracy": ".1%", "gap": "+.3f", "weights": ",", "note": ".2f"}
+    )
     assert shown.data.splitlines()[2] == "| a | 85.3% | -0.012 | 11,075,712 | x |"
-    assert notebook.table(rows, digits=1).data.splitlines()[2] == "| a | 0.9 | -0.0 | 11075712 | x |"
+    assert (
+        notebook.table(rows, digits=1).data.splitlines()[2] == "| a | 0.9 | -0.0 | 11075712 | x |"
+    )
     upper = notebook.table(rows, formats={"model": str.upper})
     assert upper.data.splitlines()[2].startswith("| A |")
 
@@ -48,12 +58,18 @@ def test_formats_and_digits_set_how_numbers_show():
 def test_accuracies_with_errors_show_both_numbers():
     rows = [{"model": "fused", "accuracy": AccuracyWithError(0.8532, 0.0112, 1000)}]
     assert notebook.table(rows).data.splitlines()[2] == "| fused | 0.853 ± 0.011 |"
-    assert notebook.table(rows, formats={"accuracy": ".1%"}).data.splitlines()[2] == "| fused | 85.3% ± 1.1% |"
+    assert (
+        notebook.table(rows, formats={"accuracy": ".1%"}).data.splitlines()[2]
+        == "| fused | 85.3% ± 1.1% |"
+    )
 
 
 def test_missing_values_leave_cells_empty_and_pipes_are_escaped():
     rows = [{"a": 1, "b": "x|y"}, {"a": None, "c": True}]
-    assert notebook.table(rows).data == "| a | b | c |\n|---|---|---|\n| 1 | x\\|y |  |\n|  |  | True |"
+    assert (
+        notebook.table(rows).data
+        == "| a | b | c |\n|---|---|---|\n| 1 | x\\|y |  |\n|  |  | True |"
+    )
     assert notebook.table(rows, columns=["c", "a"]).data.splitlines()[0] == "| c | a |"
     assert notebook.table([], columns=["a", "b"]).data == "| a | b |\n|---|---|"
 
@@ -61,15 +77,27 @@ def test_missing_values_leave_cells_empty_and_pipes_are_escaped():
 @pytest.mark.parametrize(
     "rows, kwargs, message",
     [
-        ({"a": [1, 2], "b": [1]}, {}, r"same number of values; received lengths \{'a': 2, 'b': 1\}"),
+        (
+            {"a": [1, 2], "b": [1]},
+            {},
+            r"same number of values; received lengths \{'a': 2, 'b': 1\}",
+        ),
         ({"a": 1}, {}, r"columns \['a'\] hold single values"),
         ([(1, 2)], {}, r"rows given as sequences need columns="),
-        ([(1, 2), (3,)], {"columns": ["a", "b"]}, r"one value per column \(2\); received rows of length \[1\]"),
+        (
+            [(1, 2), (3,)],
+            {"columns": ["a", "b"]},
+            r"one value per column \(2\); received rows of length \[1\]",
+        ),
         ([{"a": 1}, (1,)], {}, r"all be dicts or all be sequences"),
         ("abc", {}, r"received str"),
         ([{"a": 1}], {"columns": ["b"]}, r"columns \['b'\] are not in the data; it has \['a'\]"),
         ([{"a": 1}], {"formats": {"b": ".3f"}}, r"formats names columns \['b'\]"),
-        ([{"a": 1}], {"formats": {"a": 3}}, r"the format of column 'a' must be a format spec or a function"),
+        (
+            [{"a": 1}],
+            {"formats": {"a": 3}},
+            r"the format of column 'a' must be a format spec or a function",
+        ),
         ([{"a": 1}], {"digits": -1}, r"table: digits must be an integer >= 0; received -1"),
         ([], {}, r"at least one column"),
     ],
@@ -132,7 +160,9 @@ def test_show_error_shows_warnings_strings_and_first_sentences(capsys):
 def test_show_error_names_what_it_cannot_show():
     with pytest.raises(ValueError, match="received int"):
         notebook.show_error(3)
-    with pytest.raises(ValueError, match="show_error: sentences must be an integer >= 1; received 0"):
+    with pytest.raises(
+        ValueError, match="show_error: sentences must be an integer >= 1; received 0"
+    ):
         notebook.show_error(ValueError("x"), sentences=0)
 
 

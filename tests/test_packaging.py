@@ -27,11 +27,15 @@ def _first_code_cell(path):
 def test_first_cell_installs_this_version_only_when_missing(path):
     source = _first_code_cell(path)
     pins = INSTALL.findall(source)
-    assert pins, f"{path.name}: the first code cell must install mmtutorial==<version> when it is missing"
+    assert pins, (
+        f"{path.name}: the first code cell must install mmtutorial==<version> when it is missing"
+    )
     assert pins == [mmtutorial.__version__], (
         f"{path.name} installs mmtutorial=={pins[0]}, but the package is version {mmtutorial.__version__}"
     )
-    assert "except ImportError" in source, f"{path.name}: install only when the import fails"
+    assert 'if importlib.util.find_spec("mmtutorial") is None:' in source, (
+        f"{path.name}: install only when the package is missing"
+    )
 
 
 def _pyproject():
@@ -66,14 +70,20 @@ def test_the_lock_satisfies_every_declared_dependency():
     for line in declared:
         requirement = Requirement(line)
         name = requirement.name.lower().replace("_", "-")
-        assert name in locked, f"{name} is declared in pyproject.toml but missing from requirements-lock.txt"
+        assert name in locked, (
+            f"{name} is declared in pyproject.toml but missing from requirements-lock.txt"
+        )
         assert locked[name] in requirement.specifier, (
             f"requirements-lock.txt pins {name}=={locked[name]}, outside pyproject's {requirement}"
         )
 
 
 def test_tensorflow_is_locked_to_one_exact_version():
-    lines = [l for l in (ROOT / "requirements-lock.txt").read_text().splitlines() if l.startswith("tensorflow==")]
+    lines = [
+        line
+        for line in (ROOT / "requirements-lock.txt").read_text().splitlines()
+        if line.startswith("tensorflow==")
+    ]
     assert len(lines) == 1 and ";" not in lines[0], lines
 
 
@@ -93,7 +103,16 @@ def test_environment_yml_agrees_with_pyproject():
 
 def test_the_wheel_builds_with_the_right_version_and_contents(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -106,7 +125,9 @@ def test_the_wheel_builds_with_the_right_version_and_contents(tmp_path):
     sources = sorted(
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "mmtutorial").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".png"}
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix in {".py", ".csv", ".png"}
     )
     assert "mmtutorial/fusion/base.py" in sources and "mmtutorial/data/__init__.py" in sources
     missing = [name for name in sources if name not in names]

@@ -9,7 +9,9 @@ from mmtutorial import plots
 
 
 def test_sample_grid_draws_one_titled_image_per_sample(task, small):
-    fig = plots.sample_grid(small.images, small.captions, small.labels, task.class_names, n=6, ncols=3)
+    fig = plots.sample_grid(
+        small.images, small.captions, small.labels, task.class_names, n=6, ncols=3
+    )
     assert isinstance(fig, Figure)
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert len(titled) == 6 and len(fig.axes) == 6
@@ -34,7 +36,9 @@ def test_learning_curves_plot_train_and_validation_per_model():
     lines = fig.axes[0].get_lines()
     assert len(lines) == 3
     np.testing.assert_array_equal(lines[1].get_ydata(), [0.2, 0.4])
-    with pytest.raises(ValueError, match=r"history 'a' has no metric 'auc'; it has \['accuracy', 'val_accuracy'\]"):
+    with pytest.raises(
+        ValueError, match=r"history 'a' has no metric 'auc'; it has \['accuracy', 'val_accuracy'\]"
+    ):
         plots.learning_curves(histories, metric="auc")
     with pytest.raises(ValueError, match="at least one history"):
         plots.learning_curves({})

@@ -47,7 +47,9 @@ CLASSIFIER_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", CLASSIFIER_OPTIONS, ids=[str(o) or "default" for o in CLASSIFIER_OPTIONS])
+@pytest.mark.parametrize(
+    "options", CLASSIFIER_OPTIONS, ids=[str(o) or "default" for o in CLASSIFIER_OPTIONS]
+)
 def test_every_classifier_variant_survives_a_safe_roundtrip(task, small, tmp_path, options):
     mt.train.set_seed(0)
     model = mt.models.build_classifier(
@@ -61,16 +63,22 @@ def test_every_classifier_variant_survives_a_safe_roundtrip(task, small, tmp_pat
 def _encoder_for(key, values, vocab_size):
     values = np.asarray(values)
     if values.dtype.kind in "iu":
-        return mt.encoders.text_encoder(vocab_size, values.shape[1], embedding_dim=16, units=16, name=f"{key}_encoder")
+        return mt.encoders.text_encoder(
+            vocab_size, values.shape[1], embedding_dim=16, units=16, name=f"{key}_encoder"
+        )
     if values.ndim == 4:
-        return mt.encoders.image_encoder(values.shape[1:], filters=(8, 8, 8), pooling="avg", name=f"{key}_encoder")
+        return mt.encoders.image_encoder(
+            values.shape[1:], filters=(8, 8, 8), pooling="avg", name=f"{key}_encoder"
+        )
     if values.ndim == 3:
         return mt.encoders.signal_encoder(values.shape[1:], filters=(8, 8), name=f"{key}_encoder")
     raise AssertionError(f"no encoder for {key!r} with shape {values.shape}")
 
 
 APPLICATION_TASKS = [
-    name for name in ("SpokenWordTask", "DrivingSceneTask", "ScanReportTask") if hasattr(mt.data, name)
+    name
+    for name in ("SpokenWordTask", "DrivingSceneTask", "ScanReportTask")
+    if hasattr(mt.data, name)
 ]
 
 
@@ -79,7 +87,9 @@ def test_assembled_models_of_every_application_survive_a_safe_roundtrip(task_nam
     application = getattr(mt.data, task_name)()
     split = application.generate(32, seed=0)
     vocab_size = getattr(application, "vocab_size", None)
-    encoders = {key: _encoder_for(key, values, vocab_size) for key, values in split.features.items()}
+    encoders = {
+        key: _encoder_for(key, values, vocab_size) for key, values in split.features.items()
+    }
     mt.train.set_seed(0)
     model = mt.models.assemble_classifier(encoders, num_classes=application.num_classes)
     mt.train.fit(model, (split.features, split.labels), epochs=1, batch_size=16)
@@ -97,9 +107,13 @@ def test_the_book_builds_models_only_through_covered_builders():
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
         for cell in json.loads(notebook.read_text())["cells"]:
             if cell["cell_type"] == "code":
-                used |= set(re.findall(r"\bmodels\.(build_\w+|assemble_\w+)\(", "".join(cell["source"])))
+                used |= set(
+                    re.findall(r"\bmodels\.(build_\w+|assemble_\w+)\(", "".join(cell["source"]))
+                )
     assert used, "no chapter builds a model through mmtutorial.models?"
-    assert used <= COVERED_BUILDERS, f"chapters use builders without a round-trip test: {sorted(used - COVERED_BUILDERS)}"
+    assert used <= COVERED_BUILDERS, (
+        f"chapters use builders without a round-trip test: {sorted(used - COVERED_BUILDERS)}"
+    )
 
 
 def test_the_same_seed_gives_identical_metrics_twice(task):
@@ -107,7 +121,9 @@ def test_the_same_seed_gives_identical_metrics_twice(task):
 
     def run():
         mt.train.set_seed(5)
-        model = mt.models.build_classifier(task.image_shape, task.vocab_size, task.sequence_length, task.num_classes)
+        model = mt.models.build_classifier(
+            task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
+        )
         history = mt.train.fit(model, split, split, epochs=2, batch_size=32, seed=5)
         return history.history, mt.train.evaluate(model, split)
 

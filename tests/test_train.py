@@ -3,14 +3,16 @@
 import keras
 import numpy as np
 import pytest
+from conftest import weights_of
 
 import mmtutorial as mt
-from conftest import weights_of
 
 
 def _fit_once(task, split, seed):
     mt.train.set_seed(seed)
-    model = mt.models.build_classifier(task.image_shape, task.vocab_size, task.sequence_length, task.num_classes)
+    model = mt.models.build_classifier(
+        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
+    )
     history = mt.train.fit(model, split, split, epochs=1, batch_size=16, seed=seed)
     return model, history
 
@@ -39,7 +41,11 @@ def test_a_short_fit_learns_the_text_half_of_the_label(task):
     split = task.generate(1200, seed=3)
     mt.train.set_seed(0)
     model = mt.models.build_classifier(
-        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, modalities=("text",)
+        task.image_shape,
+        task.vocab_size,
+        task.sequence_length,
+        task.num_classes,
+        modalities=("text",),
     )
     before = mt.train.evaluate(model, split)
     mt.train.fit(model, split, epochs=3, batch_size=32)
@@ -50,17 +56,25 @@ def test_a_short_fit_learns_the_text_half_of_the_label(task):
 
 def test_make_dataset_batches_and_keeps_only_the_models_inputs(task, small):
     model = mt.models.build_classifier(
-        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, modalities=("text",)
+        task.image_shape,
+        task.vocab_size,
+        task.sequence_length,
+        task.num_classes,
+        modalities=("text",),
     )
     dataset = mt.train.make_dataset(small.features, small.labels, batch_size=10, model=model)
     features, labels = next(iter(dataset))
-    assert set(features) == {"text"} and features["text"].shape == (10, 12) and labels.shape == (10,)
+    assert (
+        set(features) == {"text"} and features["text"].shape == (10, 12) and labels.shape == (10,)
+    )
     assert sum(1 for _ in dataset) == 7  # 64 samples in batches of 10
 
 
 def test_shuffling_is_reproducible_and_differs_between_epochs(small):
     def order(seed):
-        ds = mt.train.make_dataset({"text": small.tokens}, small.labels, batch_size=64, shuffle=True, seed=seed)
+        ds = mt.train.make_dataset(
+            {"text": small.tokens}, small.labels, batch_size=64, shuffle=True, seed=seed
+        )
         return [next(iter(ds))[1].numpy().tolist() for _ in range(2)]
 
     first, second = order(5)
@@ -78,12 +92,36 @@ def test_predict_and_evaluate_agree_with_keras(task, small, fused):
 
 
 BAD_INPUTS = [
-    ("image rank", lambda s: {"image": s.images[0], "text": s.tokens}, r"features\['image'\] must have rank 4"),
-    ("channel count", lambda s: {"image": s.images[..., :1], "text": s.tokens}, "wrong channel count"),
-    ("text not ids", lambda s: {"image": s.images, "text": s.tokens + 0.5}, "must be integer token ids"),
-    ("ids beyond the vocabulary", lambda s: {"image": s.images, "text": s.tokens + 40}, r"token ids must lie in \[0, \d+\)"),
-    ("batch sizes", lambda s: {"image": s.images[:10], "text": s.tokens[:12]}, "different batch sizes"),
-    ("NaN pixels", lambda s: {"image": np.where(s.images > 0.9, np.nan, s.images), "text": s.tokens}, "NaN or infinite"),
+    (
+        "image rank",
+        lambda s: {"image": s.images[0], "text": s.tokens},
+        r"features\['image'\] must have rank 4",
+    ),
+    (
+        "channel count",
+        lambda s: {"image": s.images[..., :1], "text": s.tokens},
+        "wrong channel count",
+    ),
+    (
+        "text not ids",
+        lambda s: {"image": s.images, "text": s.tokens + 0.5},
+        "must be integer token ids",
+    ),
+    (
+        "ids beyond the vocabulary",
+        lambda s: {"image": s.images, "text": s.tokens + 40},
+        r"token ids must lie in \[0, \d+\)",
+    ),
+    (
+        "batch sizes",
+        lambda s: {"image": s.images[:10], "text": s.tokens[:12]},
+        "different batch sizes",
+    ),
+    (
+        "NaN pixels",
+        lambda s: {"image": np.where(s.images > 0.9, np.nan, s.images), "text": s.tokens},
+        "NaN or infinite",
+    ),
 ]
 
 
@@ -122,8 +160,14 @@ def test_keras_itself_rejects_mismatched_batches_with_a_clear_message(small, fus
         (lambda m, s: mt.train.fit(m, s, epochs=0), "epochs must be an integer >= 1; received 0"),
         (lambda m, s: mt.train.fit(m, s.features), "train needs labels"),
         (lambda m, s: mt.train.fit(m, s, s.features), "validation needs labels"),
-        (lambda m, s: mt.train.fit(m, [1, 2, 3]), "expected a Split, a \\(features, labels\\) pair"),
-        (lambda m, s: mt.train.make_dataset(s.features, batch_size=0), "batch_size must be a positive integer; received 0"),
+        (
+            lambda m, s: mt.train.fit(m, [1, 2, 3]),
+            "expected a Split, a \\(features, labels\\) pair",
+        ),
+        (
+            lambda m, s: mt.train.make_dataset(s.features, batch_size=0),
+            "batch_size must be a positive integer; received 0",
+        ),
         (lambda m, s: mt.train.set_seed(-1), "seed must be a non-negative integer; received -1"),
         (lambda m, s: mt.train.evaluate(m, s.features), "evaluate needs labels"),
     ],
@@ -151,15 +195,23 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(task, small
 
     def build():
         mt.train.set_seed(0)
-        return mt.models.build_classifier(task.image_shape, task.vocab_size, task.sequence_length, task.num_classes)
+        return mt.models.build_classifier(
+            task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
+        )
 
     straight = build()
     mt.train.fit(straight, small, epochs=4, batch_size=16, seed=3)
 
     interrupted = build()
     path = str(tmp_path / "checkpoint.keras")
-    mt.train.fit(interrupted, small, epochs=2, batch_size=16, seed=3,
-                 callbacks=[keras.callbacks.ModelCheckpoint(path)])
+    mt.train.fit(
+        interrupted,
+        small,
+        epochs=2,
+        batch_size=16,
+        seed=3,
+        callbacks=[keras.callbacks.ModelCheckpoint(path)],
+    )
     del interrupted
     resumed = keras.saving.load_model(path)
     mt.train.fit(resumed, small, epochs=4, initial_epoch=2, batch_size=16, seed=3)
@@ -169,19 +221,26 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(task, small
 
 def test_every_epoch_visits_every_sample_once_in_a_new_order(small):
     checked = {"text": small.tokens}
-    dataset, steps = mt.train._epoch_batches(checked, small.labels, batch_size=64, seed=1, first_epoch=0, epochs=3)
+    dataset, steps = mt.train._epoch_batches(
+        checked, small.labels, batch_size=64, seed=1, first_epoch=0, epochs=3
+    )
     epochs = [labels.numpy().tolist() for _, labels in dataset]
     assert steps == 1 and len(epochs) == 3
     assert all(sorted(e) == sorted(small.labels.tolist()) for e in epochs)
     assert epochs[0] != epochs[1] != epochs[2]
-    again, _ = mt.train._epoch_batches(checked, small.labels, batch_size=64, seed=1, first_epoch=2, epochs=3)
+    again, _ = mt.train._epoch_batches(
+        checked, small.labels, batch_size=64, seed=1, first_epoch=2, epochs=3
+    )
     assert [labels.numpy().tolist() for _, labels in again] == epochs[2:]
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"epochs": 2, "initial_epoch": 2}, "initial_epoch must be smaller than epochs; received initial_epoch=2, epochs=2"),
+        (
+            {"epochs": 2, "initial_epoch": 2},
+            "initial_epoch must be smaller than epochs; received initial_epoch=2, epochs=2",
+        ),
         ({"epochs": 2, "initial_epoch": -1}, "initial_epoch must be an integer >= 0; received -1"),
         ({"epochs": 2, "batch_size": 0}, "batch_size must be an integer >= 1; received 0"),
     ],
@@ -195,29 +254,41 @@ def test_models_of_other_modalities_get_their_inputs_checked(task):
     """assemble_classifier joins any encoders; fit checks each input against its encoder."""
     import keras
 
-    signal = keras.Sequential([keras.Input((16, 1)), keras.layers.Conv1D(4, 3), keras.layers.GlobalAveragePooling1D()])
+    signal = keras.Sequential(
+        [keras.Input((16, 1)), keras.layers.Conv1D(4, 3), keras.layers.GlobalAveragePooling1D()]
+    )
     text = mt.encoders.text_encoder(task.vocab_size, task.sequence_length)
     model = mt.models.assemble_classifier({"range": signal, "text": text}, num_classes=3)
     assert mt.models.input_keys(model) == ("range", "text")
     rng = np.random.default_rng(0)
-    features = {"range": rng.random((20, 16, 1)).astype("float32"), "text": np.ones((20, 12), "int32")}
+    features = {
+        "range": rng.random((20, 16, 1)).astype("float32"),
+        "text": np.ones((20, 12), "int32"),
+    }
     labels = rng.integers(0, 3, 20)
     mt.train.fit(model, (features, labels), epochs=1)
     bad = dict(features, range=np.where(features["range"] > 0.5, np.inf, features["range"]))
     with pytest.raises(ValueError, match=r"features\['range'\] contains .* NaN or infinite"):
         mt.train.fit(model, (bad, labels), epochs=1)
-    with pytest.raises(ValueError, match=r"features\['range'\] must have shape \(batch, 16, 1\); received shape \(20, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"features\['range'\] must have shape \(batch, 16, 1\); received shape \(20, 16\)",
+    ):
         mt.train.fit(model, (dict(features, range=features["range"][..., 0]), labels), epochs=1)
 
 
 def test_predict_returns_every_named_output_of_a_feature_extractor(task, small):
-    image, text = keras.Input(task.image_shape, name="image"), keras.Input(
-        (task.sequence_length,), dtype="int32", name="text")
+    image, text = (
+        keras.Input(task.image_shape, name="image"),
+        keras.Input((task.sequence_length,), dtype="int32", name="text"),
+    )
     image_encoder = mt.encoders.image_encoder(task.image_shape, pooling="avg")
-    text_encoder = mt.encoders.text_encoder(task.vocab_size, task.sequence_length, units=8,
-                                            return_sequences=True)
-    extractor = keras.Model([image, text], {"pooled": image_encoder(image),
-                                            "states": text_encoder(text)})
+    text_encoder = mt.encoders.text_encoder(
+        task.vocab_size, task.sequence_length, units=8, return_sequences=True
+    )
+    extractor = keras.Model(
+        [image, text], {"pooled": image_encoder(image), "states": text_encoder(text)}
+    )
     got = mt.train.predict(extractor, small, batch_size=7)
     assert mt.train.model_spec(extractor)["num_classes"] is None
     assert set(got) == {"pooled", "states"}

@@ -90,10 +90,14 @@ def failures_of(notebook: dict) -> list:
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                source = (
+                    "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                )
                 first = next((line for line in source.splitlines() if line.strip()), "")
                 error = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
-                found.append(Failure(index, first[:100], error.splitlines()[-1][:300] if error else ""))
+                found.append(
+                    Failure(index, first[:100], error.splitlines()[-1][:300] if error else "")
+                )
                 break
     return found
 
@@ -121,7 +125,13 @@ def run_one(path: str, seed: int, timeout: int) -> Outcome:
         try:
             client.execute()
         except Exception as error:  # a timeout or a dead kernel: report it, go on with the rest
-            return Outcome(name, seed, time.perf_counter() - start, failures_of(node), problem=repr(error)[:300])
+            return Outcome(
+                name,
+                seed,
+                time.perf_counter() - start,
+                failures_of(node),
+                problem=repr(error)[:300],
+            )
     return Outcome(name, seed, time.perf_counter() - start, failures_of(node))
 
 
@@ -129,8 +139,10 @@ def table(outcomes: list, seeds: list) -> str:
     """A Markdown table: one row per chapter, one column per seed."""
     by_key = {(o.notebook, o.seed): o for o in outcomes}
     names = sorted({o.notebook for o in outcomes})
-    lines = ["| chapter | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-             "|---|" + "---|" * len(seeds)]
+    lines = [
+        "| chapter | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
     for name in names:
         cells = []
         for seed in seeds:
@@ -158,28 +170,42 @@ def details(outcomes: list) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.check_seeds", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.check_seeds", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--notebooks", nargs="+", default=None, help="default: every book/*.ipynb")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="chapters run at once")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="chapters run at once"
+    )
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
-    parser.add_argument("--json", type=pathlib.Path, default=None, help="also write the outcomes here")
+    parser.add_argument(
+        "--json", type=pathlib.Path, default=None, help="also write the outcomes here"
+    )
     args = parser.parse_args(argv)
-    notebooks = [str(pathlib.Path(p).resolve()) for p in (args.notebooks or sorted((ROOT / "book").glob("*.ipynb")))]
+    notebooks = [
+        str(pathlib.Path(p).resolve())
+        for p in (args.notebooks or sorted((ROOT / "book").glob("*.ipynb")))
+    ]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.pop("MPLBACKEND", None)
     jobs = [(path, seed) for seed in args.seeds for path in notebooks]
     outcomes = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_one, path, seed, args.timeout): (path, seed) for path, seed in jobs}
+        futures = {
+            pool.submit(run_one, path, seed, args.timeout): (path, seed) for path, seed in jobs
+        }
         for future in concurrent.futures.as_completed(futures):
             outcome = future.result()
             outcomes.append(outcome)
             status = "ok" if outcome.ok else f"FAILED ({len(outcome.failures)} cell(s))"
             if outcome.problem:
                 status += f": {outcome.problem}"
-            print(f"{outcome.notebook} seed {outcome.seed}: {status} in {outcome.seconds:.0f} s", flush=True)
+            print(
+                f"{outcome.notebook} seed {outcome.seed}: {status} in {outcome.seconds:.0f} s",
+                flush=True,
+            )
     print()
     print(table(outcomes, args.seeds))
     failed = details(outcomes)

@@ -43,7 +43,9 @@ def main():
         shutil.rmtree(OUT)
     csv_path = mt.data.write_folder(OUT, splits, task.class_names)
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
-    print(f"seed {seed}: wrote {csv_path} and {sum(SIZES.values())} images, {total / 1024:.0f} KiB in all")
+    print(
+        f"seed {seed}: wrote {csv_path} and {sum(SIZES.values())} images, {total / 1024:.0f} KiB in all"
+    )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,20 @@ def _script_key(script: Any) -> Any:
     """What makes two scripts the same: Sphinx's own rule, with no file name and "" taken as equal."""
     if isinstance(script, str):
         return script
-    return (script.filename or "", script.priority, tuple(sorted(script.attributes.items())))
+    return (
+        script.filename or "",
+        script.priority,
+        tuple(sorted(script.attributes.items())),
+    )
 
 
-def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+def drop_duplicate_scripts(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict,
+    doctree: Any,
+) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return
@@ -51,7 +61,13 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique
 
 
-def start_in_auto_mode(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+def start_in_auto_mode(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict,
+    doctree: Any,
+) -> None:
     if not context.get("default_mode"):
         context["default_mode"] = "auto"
 
@@ -60,4 +76,8 @@ def setup(app: Sphinx) -> dict:
     # After every other listener (Sphinx's MathJax one adds its scripts here too).
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("html-page-context", start_in_auto_mode)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -85,14 +85,24 @@ def copy_mathjax(app: Sphinx) -> None:
     # Copied before any page is written, so Sphinx can add the file's checksum to its URL.
     shutil.copy2(source / app.config.local_mathjax_component, target)
     for folder in LAZY_FOLDERS:
-        shutil.copytree(source / folder, target / folder, dirs_exist_ok=True)
-    logger.info("local_mathjax: MathJax copied from %s into %s", source, target)
+        shutil.copytree(
+            source / folder, target / folder, dirs_exist_ok=True
+        )
+    logger.info(
+        "local_mathjax: MathJax copied from %s into %s", source, target
+    )
 
 
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx.ext.mathjax")
-    app.add_config_value("local_mathjax_component", "tex-mml-chtml.js", "html", types=[str])
+    app.add_config_value(
+        "local_mathjax_component", "tex-mml-chtml.js", "html", types=[str]
+    )
     # After the defaults and _config.yml are read, but before MyST adjusts mathjax3_config.
     app.connect("config-inited", point_sphinx_at_local_copy)
     app.connect("builder-inited", copy_mathjax)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -138,9 +138,13 @@ def spectrogram_image(magnitude, floor_db: float = -30.0, top_db: float = 30.0) 
     top_db = _checks.number("top_db", top_db)
     magnitude = np.asarray(magnitude, dtype="float64")
     if magnitude.ndim != 3:
-        raise ValueError(f"magnitude must have shape (n, frames, bins); received shape {magnitude.shape}")
+        raise ValueError(
+            f"magnitude must have shape (n, frames, bins); received shape {magnitude.shape}"
+        )
     if not top_db > floor_db:
-        raise ValueError(f"top_db must exceed floor_db; received floor_db={floor_db}, top_db={top_db}")
+        raise ValueError(
+            f"top_db must exceed floor_db; received floor_db={floor_db}, top_db={top_db}"
+        )
     db = 20.0 * np.log10(np.maximum(magnitude[..., :-1], 1e-6))
     scaled = np.clip((db - floor_db) / (top_db - floor_db), 0.0, 1.0)
     return np.transpose(scaled, (0, 2, 1))[..., None].astype("float32")
@@ -224,12 +228,18 @@ class SpokenWordTask(Task):
         owner = type(self).__name__
         longest = max(len(t.split()) for t in _NAMED + _UNNAMED)
         self._store(
-            audio_reliability=_checks.probability("audio_reliability", self.audio_reliability, owner=owner),
+            audio_reliability=_checks.probability(
+                "audio_reliability", self.audio_reliability, owner=owner
+            ),
             request_reliability=_checks.probability(
                 "request_reliability", self.request_reliability, owner=owner
             ),
             sample_rate=integer_with_reason(
-                "sample_rate", self.sample_rate, 4000, "the highest harmonic reaches about 1.9 kHz", owner=owner
+                "sample_rate",
+                self.sample_rate,
+                4000,
+                "the highest harmonic reaches about 1.9 kHz",
+                owner=owner,
             ),
             sequence_length=integer_with_reason(
                 "sequence_length", self.sequence_length, longest, "the longest request", owner=owner
@@ -314,7 +324,9 @@ class SpokenWordTask(Task):
         named = rng.random(n) < self.request_reliability
 
         waveforms = self.synthesise(word, audible, rng)
-        spectrograms = spectrogram_image(stft_magnitude(waveforms, self.frame_length, self.frame_step))
+        spectrograms = spectrogram_image(
+            stft_magnitude(waveforms, self.frame_length, self.frame_step)
+        )
 
         named_template = rng.integers(0, len(_NAMED), n)
         unnamed_template = rng.integers(0, len(_UNNAMED), n)
@@ -361,7 +373,11 @@ class SpokenWordTask(Task):
             phase = 2 * np.pi * (f0 * tau + (f1 - f0) * tau**2 / (2 * _SYLLABLE_S))
             s1, c1 = np.sin(phase), np.cos(phase)
             # sin(2x) = 2 sin x cos x and sin(3x) = 3 sin x - 4 sin^3 x: one sine for three harmonics
-            tone = _HARMONICS[0] * s1 + _HARMONICS[1] * 2 * s1 * c1 + _HARMONICS[2] * (3 * s1 - 4 * s1**3)
+            tone = (
+                _HARMONICS[0] * s1
+                + _HARMONICS[1] * 2 * s1 * c1
+                + _HARMONICS[2] * (3 * s1 - 4 * s1**3)
+            )
             columns = (onset + syllable * step)[:, None] + np.arange(length)[None, :]
             waveforms[rows, columns] += loudness * envelope * tone
         return waveforms.astype("float32")

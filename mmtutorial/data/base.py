@@ -102,7 +102,9 @@ class Split:
             )
         labels = np.asarray(self.labels)
         if labels.ndim != 1:
-            raise ValueError(f"{owner}: labels must be a 1-D array of class ids; received shape {labels.shape}")
+            raise ValueError(
+                f"{owner}: labels must be a 1-D array of class ids; received shape {labels.shape}"
+            )
         features = {}
         for key, value in self.features.items():
             array = np.asarray(value)
@@ -211,8 +213,13 @@ class Task(DataSource):
     def generate(self, n: int, seed: int = 0) -> Split:
         """Draw ``n`` samples; the same ``seed`` gives the same samples."""
 
-    def splits(self, train: int | None = None, validation: int | None = None, test: int | None = None,
-               seed: int = 0) -> dict:
+    def splits(
+        self,
+        train: int | None = None,
+        validation: int | None = None,
+        test: int | None = None,
+        seed: int = 0,
+    ) -> dict:
         """Independent train, validation and test splits from one seed.
 
         Each split is drawn with its own seed from ``SeedSequence(seed)``, so
@@ -240,8 +247,11 @@ class Task(DataSource):
 
     def _with_baselines(self, **known) -> dict:
         """``known`` ceilings followed by ``"chance"`` and ``"majority"``."""
-        return {**{k: float(v) for k, v in known.items()}, "chance": self.chance_accuracy,
-                "majority": self.majority_accuracy}
+        return {
+            **{k: float(v) for k, v in known.items()},
+            "chance": self.chance_accuracy,
+            "majority": self.majority_accuracy,
+        }
 
     def _store(self, **values):
         """Set checked (converted) values on a frozen dataclass instance."""

@@ -74,8 +74,12 @@ def check_features(
                 f"features['image'] has the wrong {what}: the model expects images of "
                 f"shape {tuple(image_shape)}; received {tuple(image.shape[1:])}"
             )
-        if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
-            raise ValueError(f"features['image'] must be real numbers; received dtype {image.dtype}")
+        if not np.issubdtype(image.dtype, np.number) or np.issubdtype(
+            image.dtype, np.complexfloating
+        ):
+            raise ValueError(
+                f"features['image'] must be real numbers; received dtype {image.dtype}"
+            )
         image = image.astype("float32", copy=False)
         if image.size:
             _check_finite("image", image)
@@ -89,13 +93,17 @@ def check_features(
     if "text" in keys:
         text = np.asarray(features["text"])
         if text.dtype.kind not in "iu":
-            if text.dtype.kind == "f" and text.size and np.isfinite(text).all() and np.all(text == np.round(text)):
+            if (
+                text.dtype.kind == "f"
+                and text.size
+                and np.isfinite(text).all()
+                and np.all(text == np.round(text))
+            ):
                 hint = " (whole numbers stored as floats: cast with .astype('int32'))"
             else:
                 hint = " (tokenize strings first, for example with ShapeMaterialTask.tokenize)"
             raise ValueError(
-                "features['text'] must be integer token ids; received dtype "
-                f"{text.dtype}{hint}"
+                f"features['text'] must be integer token ids; received dtype {text.dtype}{hint}"
             )
         if text.ndim != 2:
             raise ValueError(
@@ -127,7 +135,11 @@ def check_features(
                 "labels must be a 1-D array of integer class ids (not one-hot); "
                 f"received dtype {labels.dtype} and shape {labels.shape}"
             )
-        if num_classes is not None and labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        if (
+            num_classes is not None
+            and labels.size
+            and (labels.min() < 0 or labels.max() >= num_classes)
+        ):
             raise ValueError(
                 f"labels must lie in [0, {num_classes}); received min {int(labels.min())} "
                 f"and max {int(labels.max())}"

@@ -144,7 +144,9 @@ class DrivingSceneTask(Task):
         {'bayes': 0.9, 'camera': 0.667, 'range': 0.267, 'chance': 0.111, 'majority': 0.111}
         """
         return self._with_baselines(
-            bayes=self.bayes_accuracy, camera=self.camera_only_accuracy, range=self.range_only_accuracy
+            bayes=self.bayes_accuracy,
+            camera=self.camera_only_accuracy,
+            range=self.range_only_accuracy,
         )
 
     @property
@@ -200,14 +202,18 @@ class DrivingSceneTask(Task):
         with 0.2 m noise and 2% dropouts; blinded scans hold only near clutter."""
         n = lateral.shape[0]
         theta = self.angles[None, :]
-        walls = np.minimum(self.wall_offset / np.maximum(np.abs(np.sin(theta)), 1e-9), self.max_range)
+        walls = np.minimum(
+            self.wall_offset / np.maximum(np.abs(np.sin(theta)), 1e-9), self.max_range
+        )
         walls = np.broadcast_to(walls, (n, self.beams))
         hits = np.abs(distance[:, None] * np.tan(theta) - lateral[:, None]) <= 0.9
         clear = np.where(hits, distance[:, None] / np.cos(theta), walls)
         clear = clear + 0.2 * rng.standard_normal((n, self.beams))
         clear = np.where(rng.random((n, self.beams)) < 0.02, self.max_range, clear)
         clutter = np.where(
-            rng.random((n, self.beams)) < 0.7, rng.uniform(0.5, 5.0, (n, self.beams)), self.max_range
+            rng.random((n, self.beams)) < 0.7,
+            rng.uniform(0.5, 5.0, (n, self.beams)),
+            self.max_range,
         )
         scan = np.where(spray[:, None], clutter, clear)
         return (np.clip(scan, 0.0, self.max_range) / self.max_range)[..., None].astype("float32")
@@ -230,7 +236,9 @@ class DrivingSceneTask(Task):
 
         day = ~night[:, None, None, None]
         brightness = np.where(day, 1.0, 0.08)
-        image = np.where(sky[None, ..., None], [0.55, 0.75, 0.95], [0.25, 0.5, 0.2]).astype("float32")
+        image = np.where(sky[None, ..., None], [0.55, 0.75, 0.95], [0.25, 0.5, 0.2]).astype(
+            "float32"
+        )
         image = np.where(road[None, ..., None], np.float32(0.42), image)
         image = np.where(marks[None, ..., None], np.float32(0.9), image)
         image = image * brightness
@@ -253,10 +261,16 @@ class DrivingSceneTask(Task):
         # The traffic light: a dark housing with three lamps, the lit one glowing day and night.
         x0 = rng.integers(24, 28, n)[:, None, None]
         y0 = rng.integers(1, 3, n)[:, None, None]
-        housing = (cols[None] >= x0) & (cols[None] < x0 + 3) & (rows[None] >= y0) & (rows[None] < y0 + 9)
+        housing = (
+            (cols[None] >= x0) & (cols[None] < x0 + 3) & (rows[None] >= y0) & (rows[None] < y0 + 9)
+        )
         image = np.where(housing[..., None], np.float32(0.1) * brightness, image)
         for lamp in range(len(LIGHTS)):
-            spot = (cols[None] == x0 + 1) & (rows[None] >= y0 + 1 + 3 * lamp) & (rows[None] < y0 + 3 + 3 * lamp)
+            spot = (
+                (cols[None] == x0 + 1)
+                & (rows[None] >= y0 + 1 + 3 * lamp)
+                & (rows[None] < y0 + 3 + 3 * lamp)
+            )
             lit = (light == lamp)[:, None, None, None]
             colour = np.where(lit, _LAMP_COLOURS[lamp], 0.25 * _LAMP_COLOURS[lamp] * brightness)
             image = np.where(spot[..., None], colour, image)

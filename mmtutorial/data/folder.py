@@ -148,7 +148,10 @@ class FolderDataset(DataSource):
 
     def input_specs(self) -> dict:
         """``{"image": (image_shape, "float32"), "text": ((sequence_length,), "int32")}``."""
-        return {"image": (tuple(self.image_shape), "float32"), "text": ((self.sequence_length,), "int32")}
+        return {
+            "image": (tuple(self.image_shape), "float32"),
+            "text": ((self.sequence_length,), "int32"),
+        }
 
     def ceilings(self) -> dict:
         """``{"chance": 1 / num_classes}``: real data come with no ceiling known on paper."""
@@ -236,14 +239,19 @@ def _optional_integer(name, value, minimum):
 def _check_fractions(split_column, validation_fraction, test_fraction):
     """The random split's fractions: only without a split column, 0.1 each by default."""
     if split_column is not None:
-        for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        for name, value in (
+            ("validation_fraction", validation_fraction),
+            ("test_fraction", test_fraction),
+        ):
             if value is not None:
                 raise ValueError(
                     f"{name} applies only to a CSV file without a split column; pass "
                     f"split_column=None to split the rows at random (received {name}={value!r})"
                 )
         return None, None
-    validation = _checks.fraction("validation_fraction", 0.1 if validation_fraction is None else validation_fraction)
+    validation = _checks.fraction(
+        "validation_fraction", 0.1 if validation_fraction is None else validation_fraction
+    )
     test = _checks.fraction("test_fraction", 0.1 if test_fraction is None else test_fraction)
     if validation + test >= 1.0:
         raise ValueError(
@@ -253,7 +261,11 @@ def _check_fractions(split_column, validation_fraction, test_fraction):
 
 
 def _check_columns(image_column, caption_column, label_column, split_column) -> dict:
-    columns = {"image_column": image_column, "caption_column": caption_column, "label_column": label_column}
+    columns = {
+        "image_column": image_column,
+        "caption_column": caption_column,
+        "label_column": label_column,
+    }
     if split_column is not None:
         columns["split_column"] = split_column
     for name, value in columns.items():
@@ -264,9 +276,23 @@ def _check_columns(image_column, caption_column, label_column, split_column) -> 
     return columns
 
 
-def _check_options(*, image_column, caption_column, label_column, split_column, image_shape,
-                   sequence_length, vocabulary, max_tokens, class_names, validation_fraction,
-                   test_fraction, seed, delimiter, on_error) -> _Options:
+def _check_options(
+    *,
+    image_column,
+    caption_column,
+    label_column,
+    split_column,
+    image_shape,
+    sequence_length,
+    vocabulary,
+    max_tokens,
+    class_names,
+    validation_fraction,
+    test_fraction,
+    seed,
+    delimiter,
+    on_error,
+) -> _Options:
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}")
     image_shape = check_image_shape(image_shape)
@@ -278,7 +304,9 @@ def _check_options(*, image_column, caption_column, label_column, split_column, 
             raise ValueError("pass either vocabulary or max_tokens, not both")
     if class_names is not None:
         class_names = tuple(name.strip() for name in _check_names("class_names", class_names))
-    validation_fraction, test_fraction = _check_fractions(split_column, validation_fraction, test_fraction)
+    validation_fraction, test_fraction = _check_fractions(
+        split_column, validation_fraction, test_fraction
+    )
     columns = _check_columns(image_column, caption_column, label_column, split_column)
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ValueError(f"delimiter must be one character; received {delimiter!r}")
@@ -302,7 +330,9 @@ def _locate(root, csv_file) -> tuple:
     """The data set folder and the CSV file, both checked to exist."""
     root = pathlib.Path(os.fspath(root)).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"the data set folder {str(root)!r} does not exist or is not a folder")
+        raise FileNotFoundError(
+            f"the data set folder {str(root)!r} does not exist or is not a folder"
+        )
     csv_path = pathlib.Path(os.fspath(csv_file))
     if not csv_path.is_absolute():
         csv_path = root / csv_path
@@ -323,7 +353,9 @@ def _split_at_random(rows, lines, options) -> list:
     n_test = int(round(options.test_fraction * len(lines)))
     assigned = {}
     for rank, index in enumerate(order):
-        assigned[lines[index]] = "test" if rank < n_test else "validation" if rank < n_test + n_validation else "train"
+        assigned[lines[index]] = (
+            "test" if rank < n_test else "validation" if rank < n_test + n_validation else "train"
+        )
     return [dataclasses.replace(row, split=assigned[row.line]) for row in rows]
 
 
@@ -335,10 +367,16 @@ def _raise_or_skip(problems, rows, lines, on_error, where) -> list:
             message = str(problems[0])
         else:
             listed = "\n".join(f"  line {p.line}: {p.message}" for p in problems[:_SHOW])
-            more = f"\n  ... and {len(problems) - _SHOW} more (see error.problems)" if len(problems) > _SHOW else ""
+            more = (
+                f"\n  ... and {len(problems) - _SHOW} more (see error.problems)"
+                if len(problems) > _SHOW
+                else ""
+            )
             message = f"{where}: {len(problems)} problems in {len(bad_lines)} of {len(lines)} rows:\n{listed}{more}"
         raise FolderDataError(
-            message + "\nFix the rows, or pass on_error='skip' to leave them out with a warning.", where, problems
+            message + "\nFix the rows, or pass on_error='skip' to leave them out with a warning.",
+            where,
+            problems,
         )
     kept = [row for row in rows if row.line not in set(bad_lines)]
     if not kept:
@@ -511,18 +549,29 @@ def load_folder(
         ((40, 32, 32, 3), dtype('int32'), 21)
     """
     options = _check_options(
-        image_column=image_column, caption_column=caption_column, label_column=label_column,
-        split_column=split_column, image_shape=image_shape, sequence_length=sequence_length,
-        vocabulary=vocabulary, max_tokens=max_tokens, class_names=class_names,
-        validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
-        delimiter=delimiter, on_error=on_error,
+        image_column=image_column,
+        caption_column=caption_column,
+        label_column=label_column,
+        split_column=split_column,
+        image_shape=image_shape,
+        sequence_length=sequence_length,
+        vocabulary=vocabulary,
+        max_tokens=max_tokens,
+        class_names=class_names,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        delimiter=delimiter,
+        on_error=on_error,
     )
     root, csv_path = _locate(root, csv_file)
     where = str(csv_path)
     table = read_csv(csv_path, options.columns, options.delimiter, options.class_names)
     if not table.lines:
         raise FolderDataError(f"{where} has a header but no data rows", where)
-    rows = _split_at_random(table.rows, table.lines, options) if options.random_split else table.rows
+    rows = (
+        _split_at_random(table.rows, table.lines, options) if options.random_split else table.rows
+    )
     images, image_problems = read_images(
         rows, root, options.image_shape, image_column=options.columns["image_column"], where=where
     )
@@ -534,7 +583,11 @@ def load_folder(
 # -- writing and the shipped sample -------------------------------------------------
 def _check_writable(name, split, class_names):
     """``split`` holds images that PNG files can store, captions and labels naming a class."""
-    if not isinstance(split, Split) or "image" not in split.features or not hasattr(split, "captions"):
+    if (
+        not isinstance(split, Split)
+        or "image" not in split.features
+        or not hasattr(split, "captions")
+    ):
         raise ValueError(
             f"splits[{name!r}] must be a Split with an 'image' input and captions (such as "
             f"ShapeMaterialTask's or load_folder's); received {type(split).__name__}"
@@ -554,7 +607,9 @@ def _check_writable(name, split, class_names):
         )
 
 
-def write_folder(root, splits, class_names, *, csv_file="captions.csv", image_dir="images", overwrite=False):
+def write_folder(
+    root, splits, class_names, *, csv_file="captions.csv", image_dir="images", overwrite=False
+):
     """Write splits in the folder layout :func:`load_folder` reads: PNG files and a CSV file.
 
     Pixel values ``x`` in [0, 1] are stored as the 8-bit integers
@@ -584,7 +639,9 @@ def write_folder(root, splits, class_names, *, csv_file="captions.csv", image_di
         if unknown:
             raise ValueError(f"split names must be among {list(SPLIT_NAMES)}; received {unknown}")
     else:
-        raise ValueError(f"splits must be a Split or a non-empty dict of Splits; received {type(splits).__name__}")
+        raise ValueError(
+            f"splits must be a Split or a non-empty dict of Splits; received {type(splits).__name__}"
+        )
     class_names = _check_names("class_names", class_names)
     for name, split in named.items():
         _check_writable(name, split, class_names)
@@ -626,7 +683,9 @@ def sample_folder(name: str = "shapes") -> pathlib.Path:
     """
     samples = importlib.resources.files(__package__).joinpath("samples")
     available = sorted(
-        entry.name for entry in samples.iterdir() if entry.is_dir() and not entry.name.startswith("_")
+        entry.name
+        for entry in samples.iterdir()
+        if entry.is_dir() and not entry.name.startswith("_")
     )
     if name not in available:
         raise ValueError(f"unknown sample {name!r}; the package ships {available}")

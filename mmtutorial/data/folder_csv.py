@@ -139,7 +139,7 @@ def _decode(csv_path) -> str:
         line = raw[: error.start].count(b"\n") + 1
         raise FolderDataError(
             f"{where}, line {line}: the file is not UTF-8 text (byte "
-            f"{raw[error.start:error.start + 1]!r} at offset {error.start}); save it as UTF-8",
+            f"{raw[error.start : error.start + 1]!r} at offset {error.start}); save it as UTF-8",
             where,
         ) from None
 
@@ -152,7 +152,9 @@ def _read_header(reader, where):
         except StopIteration:
             raise FolderDataError(f"{where} is empty: it has no header row", where) from None
         except csv.Error as error:
-            raise FolderDataError(f"{where}, line {reader.line_num}: malformed header ({error})", where) from None
+            raise FolderDataError(
+                f"{where}, line {reader.line_num}: malformed header ({error})", where
+            ) from None
         if row:
             return [name.strip() for name in row], reader.line_num
 
@@ -168,7 +170,9 @@ def _check_header(header, header_line, columns, where):
             )
         if column not in header:
             close = difflib.get_close_matches(column, header, n=1, cutoff=0.5)
-            hint = f"; did you mean {name}={close[0]!r}?" if close else f"; pass {name}=... to name it"
+            hint = (
+                f"; did you mean {name}={close[0]!r}?" if close else f"; pass {name}=... to name it"
+            )
             if name == "split_column":
                 hint += " Pass split_column=None if the data set has no split column."
             raise FolderDataError(
@@ -203,21 +207,29 @@ class _RowChecker:
         if len(row) > width and not any(field.strip() for field in row[width:]):
             row = row[:width]  # trailing empty fields, as some spreadsheets write them
         if not any(field.strip() for field in row):
-            self.problem(start, None, row, "the row has no values (a blank row left by a spreadsheet?)")
+            self.problem(
+                start, None, row, "the row has no values (a blank row left by a spreadsheet?)"
+            )
             return None
         if len(row) != width:
             self.problem(
-                start, None, row,
+                start,
+                None,
+                row,
                 f"expected {width} fields ({', '.join(self.header)}) but found {len(row)}: {row!r}",
             )
             return None
         values = {column: row[index] for column, index in self.position.items()}
         for column, value in values.items():
             if not value.strip():
-                self.problem(start, column, value, f"column {column!r} is empty (received {value!r})")
+                self.problem(
+                    start, column, value, f"column {column!r} is empty (received {value!r})"
+                )
         caption = self._caption(start, values[self.caption_column])
         label = self._label(start, values[self.label_column])
-        split = self._split(start, values[self.split_column]) if self.split_column is not None else None
+        split = (
+            self._split(start, values[self.split_column]) if self.split_column is not None else None
+        )
         image = values[self.image_column].strip()
         return CsvRow(start, image, caption, label, split) if image else None
 
@@ -225,7 +237,9 @@ class _RowChecker:
         caption = value.strip()
         if caption and not words(caption):
             self.problem(
-                start, self.caption_column, value,
+                start,
+                self.caption_column,
+                value,
                 f"column {self.caption_column!r} has no words once lower-cased and stripped of "
                 f"punctuation (received {value!r})",
             )
@@ -235,7 +249,9 @@ class _RowChecker:
         label = value.strip()
         if label and self.known_classes is not None and label not in self.known_classes:
             self.problem(
-                start, self.label_column, value,
+                start,
+                self.label_column,
+                value,
                 f"label {label!r} is not one of the class_names {short(self.class_names)}",
             )
         return label
@@ -244,7 +260,9 @@ class _RowChecker:
         split = _SPLIT_ALIASES.get(value.strip().lower())
         if value.strip() and split is None:
             self.problem(
-                start, self.split_column, value,
+                start,
+                self.split_column,
+                value,
                 f"unknown split {value!r} in column {self.split_column!r}; use train, "
                 "validation or test (also accepted: val, valid, dev)",
             )
@@ -269,7 +287,9 @@ def read_csv(csv_path, columns, delimiter, class_names) -> CsvTable:
         FolderDataError: the file is not UTF-8, has no header, or lacks a column.
     """
     where = str(csv_path)
-    reader = csv.reader(io.StringIO(_decode(csv_path), newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(
+        io.StringIO(_decode(csv_path), newline=""), delimiter=delimiter, strict=True
+    )
     header, header_line = _read_header(reader, where)
     _check_header(header, header_line, columns, where)
     checker = _RowChecker(where, header, columns, class_names)
@@ -284,7 +304,9 @@ def read_csv(csv_path, columns, delimiter, class_names) -> CsvTable:
             end = reader.line_num
             span = f"lines {start}-{end}" if end > start else f"line {start}"
             lines.append(start)
-            checker.problem(start, None, None, f"malformed CSV ({error}) in {span}; check the quotes")
+            checker.problem(
+                start, None, None, f"malformed CSV ({error}) in {span}; check the quotes"
+            )
             continue
         if not row:
             continue  # a blank line holds no data

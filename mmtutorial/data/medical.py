@@ -157,8 +157,12 @@ class ScanReportTask(Task):
         )
         self._store(
             prevalence=tuple(float(v) for v in values),
-            scan_reliability=_checks.probability("scan_reliability", self.scan_reliability, owner=owner),
-            report_reliability=_checks.probability("report_reliability", self.report_reliability, owner=owner),
+            scan_reliability=_checks.probability(
+                "scan_reliability", self.scan_reliability, owner=owner
+            ),
+            report_reliability=_checks.probability(
+                "report_reliability", self.report_reliability, owner=owner
+            ),
             sequence_length=integer_with_reason(
                 "sequence_length", self.sequence_length, longest, "the longest report", owner=owner
             ),
@@ -199,7 +203,9 @@ class ScanReportTask(Task):
         p, q = self.scan_reliability, self.report_reliability
         finding = p * np.eye(len(FINDINGS))[_TYPICAL_FINDING] + (1 - p) / len(FINDINGS)
         history = q * np.eye(len(HISTORIES))[_TYPICAL_HISTORY] + (1 - q) / len(HISTORIES)
-        return np.asarray(self.prevalence)[:, None, None] * finding[:, :, None] * history[:, None, :]
+        return (
+            np.asarray(self.prevalence)[:, None, None] * finding[:, :, None] * history[:, None, :]
+        )
 
     def _table(self, modalities) -> np.ndarray:
         modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
@@ -239,7 +245,9 @@ class ScanReportTask(Task):
     def recall(self, modalities=_MODALITIES, weights=None) -> np.ndarray:
         """Per-condition recall of :meth:`decision`: ``P(decision = d | condition = d)``."""
         table, rule = self._table(modalities), self.decision(modalities, weights)
-        return np.array([table[d][rule == d].sum() / table[d].sum() for d in range(len(CONDITIONS))])
+        return np.array(
+            [table[d][rule == d].sum() / table[d].sum() for d in range(len(CONDITIONS))]
+        )
 
     def ceilings(self) -> dict:
         """``{"bayes", "scan", "text", "chance", "majority"}`` accuracies from :meth:`joint`.
@@ -274,12 +282,18 @@ class ScanReportTask(Task):
     def generate(self, n: int, seed: int = 0) -> ScanReportSplit:
         """Draw ``n`` patients; the same ``seed`` gives the same patients."""
         n, rng = self._generator(n, seed)
-        condition = rng.choice(len(CONDITIONS), size=n, p=np.asarray(self.prevalence) / np.sum(self.prevalence))
+        condition = rng.choice(
+            len(CONDITIONS), size=n, p=np.asarray(self.prevalence) / np.sum(self.prevalence)
+        )
         finding = np.where(
-            rng.random(n) < self.scan_reliability, _TYPICAL_FINDING[condition], rng.integers(0, len(FINDINGS), n)
+            rng.random(n) < self.scan_reliability,
+            _TYPICAL_FINDING[condition],
+            rng.integers(0, len(FINDINGS), n),
         )
         history = np.where(
-            rng.random(n) < self.report_reliability, _TYPICAL_HISTORY[condition], rng.integers(0, len(HISTORIES), n)
+            rng.random(n) < self.report_reliability,
+            _TYPICAL_HISTORY[condition],
+            rng.integers(0, len(HISTORIES), n),
         )
         scans = self._draw(finding, rng)
         intro = rng.integers(0, len(_INTROS), n)
@@ -287,7 +301,8 @@ class ScanReportTask(Task):
         sex = rng.integers(0, len(_SEXES), n)
         decade = rng.integers(0, len(_DECADES), n)
         reports = tuple(
-            self._report(i, _PHRASES[h][p], s, d) for i, h, p, s, d in zip(intro, history, phrase, sex, decade)
+            self._report(i, _PHRASES[h][p], s, d)
+            for i, h, p, s, d in zip(intro, history, phrase, sex, decade)
         )
         return ScanReportSplit(
             features={"scan": scans, "text": self.tokenize(reports)},
@@ -299,7 +314,9 @@ class ScanReportTask(Task):
 
     @staticmethod
     def _report(intro, phrase, sex, decade) -> str:
-        head = _INTROS[intro].format(sex=_SEXES[sex][0], their=_SEXES[sex][1], decade=_DECADES[decade])
+        head = _INTROS[intro].format(
+            sex=_SEXES[sex][0], their=_SEXES[sex][1], decade=_DECADES[decade]
+        )
         return f"{head}, {phrase}" if head else phrase
 
     def _draw(self, finding, rng) -> np.ndarray:
@@ -315,7 +332,9 @@ class ScanReportTask(Task):
         lobes = rng.integers(3, 6, n)[:, None, None]
         phase = rng.uniform(0, 2 * np.pi, n)[:, None, None]
         wobble = rng.uniform(0, 2 * np.pi, n)[:, None, None]
-        spiky = radius * (1.0 + 0.5 * np.cos(lobes * angle + phase) + 0.2 * np.cos((lobes + 2) * angle + wobble))
+        spiky = radius * (
+            1.0 + 0.5 * np.cos(lobes * angle + phase) + 0.2 * np.cos((lobes + 2) * angle + wobble)
+        )
         edge = np.where((finding == 2)[:, None, None], spiky, radius)
         lesion = 1.0 / (1.0 + np.exp(-2.5 * (edge - distance)))  # soft edge
         lesion *= (finding > 0)[:, None, None] * rng.uniform(0.35, 0.5, n)[:, None, None]

@@ -59,7 +59,10 @@ def _inputs(scores, question, layout) -> dict:
         inputs = {"scene": scores.reshape(n, -1), "question": question}
     else:
         position = np.broadcast_to(np.eye(quadrants), (n, quadrants, quadrants))
-        inputs = {"scene": np.concatenate([scores, position], axis=-1), "question": question[:, None, :]}
+        inputs = {
+            "scene": np.concatenate([scores, position], axis=-1),
+            "question": question[:, None, :],
+        }
     return {key: value.astype("float32") for key, value in inputs.items()}
 
 
@@ -71,12 +74,16 @@ def _softmax(logits):
 def _shape_given_scores(scores, noise) -> np.ndarray:
     """``p(c | s_k)``, ``(n, quadrants, shapes)``: a softmax over the shapes of each quadrant's
     squared distances ``||s_k - e_c||²`` to the shapes' unit vectors, over ``-2σ²``."""
-    return _softmax(-((scores[..., None] - np.eye(scores.shape[2])) ** 2).sum(axis=2) / (2 * noise**2))
+    return _softmax(
+        -((scores[..., None] - np.eye(scores.shape[2])) ** 2).sum(axis=2) / (2 * noise**2)
+    )
 
 
 def _quadrant_given_question(question, noise) -> np.ndarray:
     """``p(k | q)``, ``(n, quadrants)``, likewise from ``||q - e_k||²``."""
-    return _softmax(-((question[:, :, None] - np.eye(question.shape[1])) ** 2).sum(axis=1) / (2 * noise**2))
+    return _softmax(
+        -((question[:, :, None] - np.eye(question.shape[1])) ** 2).sum(axis=1) / (2 * noise**2)
+    )
 
 
 def _posterior(p_shape, p_named) -> np.ndarray:
@@ -109,7 +116,9 @@ class SceneQuestionSplit(Split):
     def as_layout(self, layout: str) -> SceneQuestionSplit:
         """The same scenes with the inputs in ``layout`` (``"vectors"`` or ``"tokens"``)."""
         layout = _checks.choice("layout", layout, LAYOUTS, owner=type(self).__name__)
-        return dataclasses.replace(self, features=_inputs(self.scores, self.question, layout), layout=layout)
+        return dataclasses.replace(
+            self, features=_inputs(self.scores, self.question, layout), layout=layout
+        )
 
     def _repr_head(self) -> str:
         return f"{len(self)} scenes, {self.layout}"
@@ -235,7 +244,10 @@ class SceneQuestionTask(Task):
             answers = scene_shapes[np.arange(n), asked]
             p_shape = _shape_given_scores(scores, self.noise)
             both = _posterior(p_shape, _quadrant_given_question(question, self.noise))
-            right += (np.sum(both.argmax(axis=1) == answers), np.sum(p_shape.sum(axis=1).argmax(axis=1) == answers))
+            right += (
+                np.sum(both.argmax(axis=1) == answers),
+                np.sum(p_shape.sum(axis=1).argmax(axis=1) == answers),
+            )
         return tuple(float(r) / _CEILING_SAMPLES for r in right)
 
     # -- generation ---------------------------------------------------------

@@ -125,7 +125,9 @@ class ShapeMaterialTask(Task):
         longest = max(len(t.split()) for t in _TEMPLATES)
         self._store(
             image_size=_checks.integer("image_size", self.image_size, minimum=24, owner=owner),
-            image_reliability=_checks.probability("image_reliability", self.image_reliability, owner=owner),
+            image_reliability=_checks.probability(
+                "image_reliability", self.image_reliability, owner=owner
+            ),
             caption_reliability=_checks.probability(
                 "caption_reliability", self.caption_reliability, owner=owner
             ),

@@ -60,7 +60,9 @@ class FiLMFusion(_WeightedFusion):
         self.gamma_kernel = self.add_weight(
             shape=(condition, modulated), initializer="glorot_uniform", name="gamma_kernel"
         )
-        self.gamma_bias = self.add_weight(shape=(modulated,), initializer="zeros", name="gamma_bias")
+        self.gamma_bias = self.add_weight(
+            shape=(modulated,), initializer="zeros", name="gamma_bias"
+        )
         self.beta_kernel = self.add_weight(
             shape=(condition, modulated), initializer="glorot_uniform", name="beta_kernel"
         )

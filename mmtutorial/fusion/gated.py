@@ -73,7 +73,9 @@ class GatedFusion(_WeightedFusion):
         self.gate_kernel = self.add_weight(
             shape=(sum(dims), n * self.units), initializer="glorot_uniform", name="gate_kernel"
         )
-        self.gate_bias = self.add_weight(shape=(n * self.units,), initializer="zeros", name="gate_bias")
+        self.gate_bias = self.add_weight(
+            shape=(n * self.units,), initializer="zeros", name="gate_bias"
+        )
 
     def _gates(self, inputs):
         logits = ops.matmul(ops.concatenate(inputs, axis=-1), self.gate_kernel) + self.gate_bias

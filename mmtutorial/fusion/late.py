@@ -62,7 +62,9 @@ def product_of_experts(probabilities_list, prior=None):
         if isinstance(probabilities_list, (list, tuple)):
             received = "an empty list"
         else:
-            received = f"{type(probabilities_list).__name__} of shape {np.shape(probabilities_list)}"
+            received = (
+                f"{type(probabilities_list).__name__} of shape {np.shape(probabilities_list)}"
+            )
         raise ValueError(
             "probabilities_list must be a non-empty list of (batch, num_classes) arrays, one "
             f"per expert; received {received}"

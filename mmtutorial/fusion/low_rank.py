@@ -52,7 +52,9 @@ class LowRankFusion(_WeightedFusion):
     def create_weights(self, dims):
         self.factors = [
             self.add_weight(
-                shape=(d + 1, self.rank * self.units), initializer="glorot_uniform", name=f"factor_{m}"
+                shape=(d + 1, self.rank * self.units),
+                initializer="glorot_uniform",
+                name=f"factor_{m}",
             )
             for m, d in enumerate(dims)
         ]

@@ -25,7 +25,10 @@ def speech():
 
 def test_speech_split_shapes_dtypes_and_ranges(speech):
     split = speech.generate(50, seed=1)
-    assert split.waveforms.shape == (50, speech.samples) == (50, 1924) and split.waveforms.dtype == np.float32
+    assert (
+        split.waveforms.shape == (50, speech.samples) == (50, 1924)
+        and split.waveforms.dtype == np.float32
+    )
     assert split.spectrograms.shape == (50, 32, 32, 1) == (50, *speech.audio_shape)
     assert split.spectrograms.dtype == np.float32
     assert 0.0 <= split.spectrograms.min() and split.spectrograms.max() <= 1.0
@@ -76,7 +79,10 @@ def test_speech_ceilings_match_monte_carlo(p, q):
     split = speech.generate(4000, seed=2)
     assert close(split.audible.mean(), speech.audio_reliability, 4000)
     assert close(split.named.mean(), speech.request_reliability, 4000)
-    bayes = np.mean(np.where(split.audible, True, split.word == 0) & np.where(split.named, True, split.language == 0))
+    bayes = np.mean(
+        np.where(split.audible, True, split.word == 0)
+        & np.where(split.named, True, split.language == 0)
+    )
     assert close(bayes, speech.bayes_accuracy, 4000)
 
 
@@ -115,9 +121,15 @@ def test_speech_requests_name_the_language_exactly_when_named(speech):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"audio_reliability": 1.5}, r"audio_reliability must be a number in \[0, 1\]; received 1.5"),
+        (
+            {"audio_reliability": 1.5},
+            r"audio_reliability must be a number in \[0, 1\]; received 1.5",
+        ),
         ({"sample_rate": 2000}, "sample_rate must be an integer >= 4000"),
-        ({"sequence_length": 3}, r"sequence_length must be an integer >= 7 \(the longest request\)"),
+        (
+            {"sequence_length": 3},
+            r"sequence_length must be an integer >= 7 \(the longest request\)",
+        ),
     ],
 )
 def test_task_rejects_bad_settings(kwargs, match):
@@ -146,7 +158,9 @@ def test_stft_and_image_reject_bad_input():
 
 
 def test_spectrogram_image_scale():
-    magnitude = np.array([[[10 ** (-30 / 20), 1.0, 10 ** (30 / 20), 1e3, 0.0]]])  # -30, 0, 30, 60 dB; Nyquist
+    magnitude = np.array(
+        [[[10 ** (-30 / 20), 1.0, 10 ** (30 / 20), 1e3, 0.0]]]
+    )  # -30, 0, 30, 60 dB; Nyquist
     image = audio.spectrogram_image(magnitude)
     assert image.shape == (1, 4, 1, 1)
     np.testing.assert_allclose(image[0, :, 0, 0], [0.0, 0.5, 1.0, 1.0], atol=1e-6)

@@ -31,7 +31,11 @@ def drawn(task):
 
 
 def test_every_task_of_the_package_is_in_the_registry():
-    tasks = {value for value in vars(mt.data).values() if isinstance(value, type) and issubclass(value, Task)}
+    tasks = {
+        value
+        for value in vars(mt.data).values()
+        if isinstance(value, type) and issubclass(value, Task)
+    }
     assert tasks - {Task} == set(TASKS)
 
 
@@ -69,7 +73,10 @@ def test_ceilings_are_accuracies_with_the_documented_keys(task):
 def test_the_old_ceiling_names_agree_with_ceilings(task):
     ceilings = task.ceilings()
     assert task.bayes_accuracy == ceilings["bayes"]
-    assert task.chance_accuracy == ceilings["chance"] and task.majority_accuracy == ceilings["majority"]
+    assert (
+        task.chance_accuracy == ceilings["chance"]
+        and task.majority_accuracy == ceilings["majority"]
+    )
 
 
 def _rows(split):
@@ -132,7 +139,9 @@ def _probe_model(task):
         if "int" in dtype:
             x = keras.layers.Embedding(task.vocab_size, 2)(x)
         parts.append(keras.layers.Flatten()(x))
-    outputs = keras.layers.Dense(task.num_classes, activation="softmax")(keras.layers.Concatenate()(parts))
+    outputs = keras.layers.Dense(task.num_classes, activation="softmax")(
+        keras.layers.Concatenate()(parts)
+    )
     return keras.Model(inputs, outputs)
 
 
@@ -140,8 +149,12 @@ def test_train_predicts_and_evaluates_every_tasks_split(task, drawn):
     model = _probe_model(task)
     probabilities = mt.train.predict(model, drawn)
     assert probabilities.shape == (len(drawn), task.num_classes)
-    np.testing.assert_allclose(probabilities, model.predict(drawn.features, verbose=0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(mt.train.predict(model, (drawn.features, drawn.labels)), probabilities)
+    np.testing.assert_allclose(
+        probabilities, model.predict(drawn.features, verbose=0), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        mt.train.predict(model, (drawn.features, drawn.labels)), probabilities
+    )
     np.testing.assert_array_equal(mt.train.predict(model, drawn.features), probabilities)
     expected = np.mean(probabilities.argmax(axis=1) == drawn.labels)
     assert mt.train.evaluate(model, drawn) == pytest.approx(expected)
@@ -249,7 +262,9 @@ def test_splits_default_sizes_and_seeds_are_independent_of_the_other_sizes():
     bigger = task.splits(validation=30, seed=4)
     np.testing.assert_array_equal(bigger["train"].features["x"], default["train"].features["x"])
     np.testing.assert_array_equal(bigger["test"].features["x"], default["test"].features["x"])
-    np.testing.assert_array_equal(bigger["validation"].features["x"][:3], default["validation"].features["x"])
+    np.testing.assert_array_equal(
+        bigger["validation"].features["x"][:3], default["validation"].features["x"]
+    )
     assert task.ceilings() == {"bayes": 1.0, "x": 1.0, "chance": 0.5, "majority": 0.5}
 
 
@@ -263,7 +278,10 @@ def test_a_task_without_its_methods_cannot_be_made():
 
 def test_a_split_checks_that_inputs_and_labels_agree():
     images = np.zeros((3, 2, 2, 1), "float32")
-    with pytest.raises(ValueError, match=r"Split: features\['text'\] must hold one entry per label \(3\); received shape \(2, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Split: features\['text'\] must hold one entry per label \(3\); received shape \(2, 4\)",
+    ):
         Split({"image": images, "text": np.zeros((2, 4), "int32")}, [0, 1, 0])
     with pytest.raises(ValueError, match="features must be a non-empty dict .* received list"):
         Split([images], [0, 1, 0])
@@ -278,7 +296,10 @@ def test_a_split_checks_that_inputs_and_labels_agree():
 @pytest.mark.parametrize(
     "indices, match",
     [
-        (np.array([True, False]), r"boolean mask must have one entry per sample, shape \(3,\); received shape \(2,\)"),
+        (
+            np.array([True, False]),
+            r"boolean mask must have one entry per sample, shape \(3,\); received shape \(2,\)",
+        ),
         (np.array([0.5]), "indices must be a 1-D array of integers"),
         (np.array([[0]]), "indices must be a 1-D array of integers"),
         ([0, 3], r"indices must lie in \[-3, 3\) .* received min 0 and max 3"),
@@ -311,5 +332,7 @@ def test_the_data_package_imports_nothing_above_it():
                 if (node.module or "").split(".")[0] == "mmtutorial":
                     upward.append((path.name, node.module))
             elif isinstance(node, ast.Import):
-                upward += [(path.name, a.name) for a in node.names if a.name.split(".")[0] == "mmtutorial"]
+                upward += [
+                    (path.name, a.name) for a in node.names if a.name.split(".")[0] == "mmtutorial"
+                ]
     assert upward == []

@@ -39,7 +39,10 @@ def test_a_split_is_the_base_split_with_its_own_fields(drive):
     split = drive.generate(6, seed=2)
     assert isinstance(split, mt.data.Split) and isinstance(split, mt.data.DrivingSplit)
     assert split.features["camera"] is split.camera and split.features["range"] is split.ranges
-    assert drive.input_specs() == {"camera": ((32, 32, 3), "float32"), "range": ((64, 1), "float32")}
+    assert drive.input_specs() == {
+        "camera": ((32, 32, 3), "float32"),
+        "range": ((64, 1), "float32"),
+    }
     assert (drive.camera_shape, drive.range_shape) == ((32, 32, 3), (64, 1))
     assert drive.ceilings() == {
         "bayes": drive.bayes_accuracy,
@@ -161,23 +164,34 @@ def test_task_rejects_bad_settings(kwargs, match):
 def driving_model(drive):
     mt.train.set_seed(0)
     encoders_by_key = {
-        "camera": mt.encoders.image_encoder(drive.camera_shape, filters=(4, 4), name="camera_encoder"),
-        "range": mt.encoders.signal_encoder(drive.range_shape, filters=(4, 4), name="range_encoder"),
+        "camera": mt.encoders.image_encoder(
+            drive.camera_shape, filters=(4, 4), name="camera_encoder"
+        ),
+        "range": mt.encoders.signal_encoder(
+            drive.range_shape, filters=(4, 4), name="range_encoder"
+        ),
     }
     return mt.models.assemble_classifier(encoders_by_key, drive.num_classes, hidden_units=8)
 
 
-def test_assembled_camera_and_range_model_fits_and_round_trips_in_safe_mode(drive, driving_model, tmp_path):
+def test_assembled_camera_and_range_model_fits_and_round_trips_in_safe_mode(
+    drive, driving_model, tmp_path
+):
     split = drive.generate(64, seed=15)
     mt.train.fit(driving_model, (split.features, split.labels), epochs=1, batch_size=32)
     path = os.path.join(tmp_path, "driving.keras")
     driving_model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(mt.train.predict(restored, split.features), mt.train.predict(driving_model, split.features))
+    np.testing.assert_array_equal(
+        mt.train.predict(restored, split.features), mt.train.predict(driving_model, split.features)
+    )
 
 
 def test_fit_names_a_range_scan_of_the_wrong_shape(drive, driving_model):
     split = drive.generate(8, seed=16)
     bad = dict(split.features, range=split.ranges[:, :, 0])
-    with pytest.raises(ValueError, match=r"features\['range'\] must have shape \(batch, 64, 1\); received shape \(8, 64\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"features\['range'\] must have shape \(batch, 64, 1\); received shape \(8, 64\)",
+    ):
         mt.train.fit(driving_model, (bad, split.labels), epochs=1)

@@ -93,7 +93,9 @@ def test_sample_has_the_documented_sizes_types_and_ranges(sample):
         assert 0 <= split.labels.min() and split.labels.max() < sample.num_classes
         assert len(split.files) == len(split.lines) == len(split.captions) == n
         assert isinstance(split, mt.data.Split) and isinstance(split, mt.data.FolderSplit)
-        assert not hasattr(split, "shape")  # real data come without the synthetic task's hidden causes
+        assert not hasattr(
+            split, "shape"
+        )  # real data come without the synthetic task's hidden causes
         assert set(split.features) == {"image", "text"}
     assert len(np.unique(sample["train"].labels)) == 21
 
@@ -105,7 +107,9 @@ def test_sample_holds_the_task_samples_up_to_8_bit_rounding(sample, reference):
         # round(255 x) / 255 differs from x by at most 1/510
         assert np.abs(split.images - expected.images).max() <= 1 / 510 + 1e-6
         assert split.captions == expected.captions
-        assert [sample.class_names[i] for i in split.labels] == [task.class_names[i] for i in expected.labels]
+        assert [sample.class_names[i] for i in split.labels] == [
+            task.class_names[i] for i in expected.labels
+        ]
     first_test_line = 2 + SIZES["train"] + SIZES["validation"]
     assert sample["train"].lines[0] == 2 and sample["test"].lines[0] == first_test_line
     assert sample["train"].files[0] == "images/00000.png"
@@ -133,8 +137,10 @@ def test_vocabulary_is_learnt_from_the_training_split_only(sample):
     for split in sample.splits.values():
         _, expected = reference_tokens(train, split.captions, sample.sequence_length)
         np.testing.assert_array_equal(split.tokens, expected)
-    np.testing.assert_array_equal(sample.tokenize(["glass ZZZ, wood!"])[0, :3], [
-        sample.vocabulary.index("glass") + 2, 1, sample.vocabulary.index("wood") + 2])
+    np.testing.assert_array_equal(
+        sample.tokenize(["glass ZZZ, wood!"])[0, :3],
+        [sample.vocabulary.index("glass") + 2, 1, sample.vocabulary.index("wood") + 2],
+    )
 
 
 def test_loading_is_deterministic(sample):
@@ -151,7 +157,9 @@ def test_images_are_resized_and_converted_as_documented(copy):
     split = data["validation"]
     assert split.images.shape == (10, 24, 40, 1)
     with Image.open(copy / split.files[3]) as image:
-        expected = np.asarray(image.convert("L").resize((40, 24), Image.Resampling.BILINEAR), dtype="float32")
+        expected = np.asarray(
+            image.convert("L").resize((40, 24), Image.Resampling.BILINEAR), dtype="float32"
+        )
     np.testing.assert_allclose(split.images[3, ..., 0], expected / 255, atol=1e-6)
 
 
@@ -162,13 +170,19 @@ def test_jpeg_grey_and_palette_images_load_as_rgb_without_warnings(copy):
     palette = Image.new("P", (32, 32), 0)
     palette.putpalette([0, 0, 255] * 256)
     palette.save(copy / "palette.png", transparency=b"\x00" * 256)
-    lines[1:4] = [f"{name},a picture,glass disk,test" for name in ("big.jpg", "grey.png", "palette.png")]
+    lines[1:4] = [
+        f"{name},a picture,glass disk,test" for name in ("big.jpg", "grey.png", "palette.png")
+    ]
     write_lines(copy, lines)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = load_folder(copy)
     red, grey, blue = data["test"].images[:3]
-    assert red.shape == (32, 32, 3) and abs(red[..., 0].mean() - 1) < 0.02 and red[..., 1:].max() < 0.05
+    assert (
+        red.shape == (32, 32, 3)
+        and abs(red[..., 0].mean() - 1) < 0.02
+        and red[..., 1:].max() < 0.05
+    )
     np.testing.assert_allclose(grey, 128 / 255, atol=1e-6)
     np.testing.assert_allclose(blue, np.broadcast_to([0, 0, 1], blue.shape), atol=1e-6)
 
@@ -180,11 +194,17 @@ def test_rows_without_a_split_column_are_split_at_random_reproducibly(tmp_path, 
     with pytest.raises(FolderDataError, match="no column 'split'.*split_column=None"):
         load_folder(tmp_path)
     data = load_folder(tmp_path, split_column=None, validation_fraction=0.2, test_fraction=0.1)
-    assert {name: len(split) for name, split in data.splits.items()} == {"train": 28, "validation": 8, "test": 4}
+    assert {name: len(split) for name, split in data.splits.items()} == {
+        "train": 28,
+        "validation": 8,
+        "test": 4,
+    }
     files = [f for split in data.splits.values() for f in split.files]
     assert sorted(files) == [f"images/{i:05d}.png" for i in range(40)]
     again = load_folder(tmp_path, split_column=None, validation_fraction=0.2, test_fraction=0.1)
-    other = load_folder(tmp_path, split_column=None, validation_fraction=0.2, test_fraction=0.1, seed=1)
+    other = load_folder(
+        tmp_path, split_column=None, validation_fraction=0.2, test_fraction=0.1, seed=1
+    )
     assert again["test"].files == data["test"].files != other["test"].files
     default = load_folder(tmp_path, split_column=None)
     assert (len(default["validation"]), len(default["test"])) == (4, 4)
@@ -199,10 +219,17 @@ def test_split_spellings_columns_and_delimiter_are_configurable(copy):
     ]
     write_lines(copy, converted)
     data = load_folder(
-        copy, image_column="file", caption_column="text", label_column="class",
-        split_column="subset", delimiter="\t",
+        copy,
+        image_column="file",
+        caption_column="text",
+        label_column="class",
+        split_column="subset",
+        delimiter="\t",
     )
-    assert {name: len(split) for name, split in data.splits.items()} == {"train": 40, "validation": 20}
+    assert {name: len(split) for name, split in data.splits.items()} == {
+        "train": 40,
+        "validation": 20,
+    }
 
 
 def test_given_vocabulary_and_class_names_are_used_as_given(copy, sample):
@@ -221,7 +248,10 @@ def test_a_quoted_caption_may_span_lines_and_line_numbers_stay_right(copy):
     write_lines(copy, lines)
     error = load_error(copy)
     assert [p.line for p in error.problems] == [7]
-    with pytest.warns(SkippedRowsWarning, match=r"skipped 1 of 60 rows of .*captions.csv \(line 7\): line 7: unknown"):
+    with pytest.warns(
+        SkippedRowsWarning,
+        match=r"skipped 1 of 60 rows of .*captions.csv \(line 7\): line 7: unknown",
+    ):
         data = load_folder(copy, on_error="skip")
     assert data["train"].captions[1] == "a caption over\ntwo lines, with a comma"
     assert data["train"].lines[:3] == (2, 3, 5)
@@ -237,8 +267,14 @@ def truncate(path, keep):
     "damage, expected",
     [
         (lambda p: truncate(p, 200), r"(?i)is truncated or corrupt \(.*truncated"),
-        (lambda p: truncate(p, -12), r"is truncated or corrupt"),  # only the closing IEND chunk lost
-        (lambda p: p.write_bytes(b"this is not a picture"), r"is not an image file Pillow can read \(it starts with b'this is "),
+        (
+            lambda p: truncate(p, -12),
+            r"is truncated or corrupt",
+        ),  # only the closing IEND chunk lost
+        (
+            lambda p: p.write_bytes(b"this is not a picture"),
+            r"is not an image file Pillow can read \(it starts with b'this is ",
+        ),
         (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
         (lambda p: p.unlink(), r"not found \(looked for '.*images/00004.png'\)"),
     ],
@@ -270,19 +306,57 @@ def test_a_flipped_byte_inside_a_png_is_caught(copy):
 @pytest.mark.parametrize(
     "row, expected, column",
     [
-        ("images/00010.png,wood painted red", r"expected 4 fields \(image, caption, label, split\) but found 2: \['images/00010.png', 'wood painted red'\]", None),
-        ("images/00010.png,,wood disk,train", r"column 'caption' is empty \(received ''\)", "caption"),
-        ("images/00010.png,   ,wood disk,train", r"column 'caption' is empty \(received '   '\)", "caption"),
-        ("images/00010.png,?!,wood disk,train", r"column 'caption' has no words .* \(received '\?!'\)", "caption"),
-        ("images/00010.png,wood painted red,,train", r"column 'label' is empty \(received ''\)", "label"),
-        ("images/00010.png,wood painted red,wood disk,training", r"unknown split 'training' in column 'split'; use train, validation or test", "split"),
+        (
+            "images/00010.png,wood painted red",
+            r"expected 4 fields \(image, caption, label, split\) but found 2: \['images/00010.png', 'wood painted red'\]",
+            None,
+        ),
+        (
+            "images/00010.png,,wood disk,train",
+            r"column 'caption' is empty \(received ''\)",
+            "caption",
+        ),
+        (
+            "images/00010.png,   ,wood disk,train",
+            r"column 'caption' is empty \(received '   '\)",
+            "caption",
+        ),
+        (
+            "images/00010.png,?!,wood disk,train",
+            r"column 'caption' has no words .* \(received '\?!'\)",
+            "caption",
+        ),
+        (
+            "images/00010.png,wood painted red,,train",
+            r"column 'label' is empty \(received ''\)",
+            "label",
+        ),
+        (
+            "images/00010.png,wood painted red,wood disk,training",
+            r"unknown split 'training' in column 'split'; use train, validation or test",
+            "split",
+        ),
         ("images/00010.png,wood painted red,wood disk,", r"column 'split' is empty", "split"),
         (",wood painted red,wood disk,train", r"column 'image' is empty", "image"),
         (",,,", r"the row has no values", None),
-        ('images/00010.png,"wood painted red"x,wood disk,train', r"malformed CSV \(',' expected after '\"'\) in line 12", None),
+        (
+            'images/00010.png,"wood painted red"x,wood disk,train',
+            r"malformed CSV \(',' expected after '\"'\) in line 12",
+            None,
+        ),
     ],
-    ids=["too-few-fields", "empty-caption", "blank-caption", "no-words", "empty-label", "unknown-split",
-         "empty-split", "empty-image", "empty-row", "bad-quote"],
+    ids=[
+        "too-few-fields",
+        "empty-caption",
+        "blank-caption",
+        "no-words",
+        "empty-label",
+        "unknown-split",
+        "empty-split",
+        "empty-image",
+        "empty-row",
+        "bad-quote",
+    ],
 )
 def test_a_malformed_row_names_the_csv_line_and_the_value(copy, row, expected, column):
     edit_line(copy, 12, row)
@@ -297,7 +371,10 @@ def test_a_malformed_row_names_the_csv_line_and_the_value(copy, row, expected, c
 def test_an_unterminated_quote_is_reported_where_it_starts(copy):
     edit_line(copy, 59, 'images/00057.png,"the quote never closes,wood disk,test')
     error = load_error(copy)
-    assert "line 59: malformed CSV (unexpected end of data) in lines 59-61; check the quotes" in str(error)
+    assert (
+        "line 59: malformed CSV (unexpected end of data) in lines 59-61; check the quotes"
+        in str(error)
+    )
 
 
 def test_a_label_outside_the_given_class_names_is_named(copy, sample):
@@ -313,7 +390,9 @@ def test_several_problems_are_reported_together(copy):
     error = load_error(copy)
     assert [p.line for p in error.problems] == [3, 20, 45]
     message = str(error)
-    assert message.startswith(f"{copy / 'captions.csv'}: 3 problems in 3 of 60 rows:\n  line 3: column 'caption'")
+    assert message.startswith(
+        f"{copy / 'captions.csv'}: 3 problems in 3 of 60 rows:\n  line 3: column 'caption'"
+    )
     assert "\n  line 20: image file 'images/00018.png' not found" in message
     assert "\n  line 45: unknown split 'holdout'" in message
 
@@ -329,7 +408,10 @@ def test_a_non_utf8_file_names_the_line(copy):
 # -- files, columns and empty data sets ---------------------------------------------
 def test_a_missing_csv_file_names_it_and_what_the_folder_holds(copy):
     (copy / "captions.csv").rename(copy / "labels.csv")
-    with pytest.raises(FileNotFoundError, match=r"no CSV file '.*captions.csv'; the folder '.*' holds \['images', 'labels.csv'\]"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"no CSV file '.*captions.csv'; the folder '.*' holds \['images', 'labels.csv'\]",
+    ):
         load_folder(copy)
     assert len(load_folder(copy, csv_file="labels.csv")["train"]) == 40
     with pytest.raises(FileNotFoundError, match="the data set folder '.*nowhere' does not exist"):
@@ -352,8 +434,11 @@ def test_a_missing_column_is_named_with_the_header_and_a_suggestion(copy):
 
 @pytest.mark.parametrize(
     "content, expected",
-    [("", "is empty: it has no header row"), ("\n\n", "is empty: it has no header row"),
-     ("image,caption,label,split\n", "has a header but no data rows")],
+    [
+        ("", "is empty: it has no header row"),
+        ("\n\n", "is empty: it has no header row"),
+        ("image,caption,label,split\n", "has a header but no data rows"),
+    ],
     ids=["empty-file", "blank-lines", "header-only"],
 )
 def test_an_empty_data_set_is_an_error(copy, content, expected):
@@ -382,11 +467,19 @@ def test_skip_mode_leaves_bad_rows_out_with_one_warning_that_counts_them(copy, s
     skipped = [w for w in caught if issubclass(w.category, SkippedRowsWarning)]
     assert len(skipped) == 1, [str(w.message) for w in caught]
     message = str(skipped[0].message)
-    assert message.startswith(f"skipped 4 of 60 rows of {copy / 'captions.csv'} (lines 4, 10, 47, 55): line 4: image file 'images/00002.png' is truncated")
+    assert message.startswith(
+        f"skipped 4 of 60 rows of {copy / 'captions.csv'} (lines 4, 10, 47, 55): line 4: image file 'images/00002.png' is truncated"
+    )
     assert "line 47: image file 'images/00045.png' not found" in message
-    assert "line 10: column 'caption' is empty" in message and "line 55: expected 4 fields" in message
+    assert (
+        "line 10: column 'caption' is empty" in message and "line 55: expected 4 fields" in message
+    )
     assert [p.line for p in data.skipped] == [4, 10, 47, 55]
-    assert {name: len(split) for name, split in data.splits.items()} == {"train": 38, "validation": 9, "test": 9}
+    assert {name: len(split) for name, split in data.splits.items()} == {
+        "train": 38,
+        "validation": 9,
+        "test": 9,
+    }
     assert 4 not in data["train"].lines and "images/00002.png" not in data["train"].files
     # the rows that were kept are exactly the clean rows
     kept = sample["train"].lines.index(5)
@@ -418,12 +511,24 @@ def test_a_clean_folder_loads_without_any_warning():
         ({"image_shape": (32, 32, 4)}, r"1 \(grey\) or 3 \(RGB\) channels; received \(32, 32, 4\)"),
         ({"sequence_length": 0}, "sequence_length must be a positive integer or None; received 0"),
         ({"max_tokens": 2}, "max_tokens must be an integer >= 3 or None; received 2"),
-        ({"vocabulary": ["a", "[UNK]"]}, r"vocabulary must hold non-empty strings; received '\[UNK\]'"),
+        (
+            {"vocabulary": ["a", "[UNK]"]},
+            r"vocabulary must hold non-empty strings; received '\[UNK\]'",
+        ),
         ({"vocabulary": "glass wood"}, "vocabulary must be a list of strings, not one string"),
         ({"class_names": ["a", "a"]}, r"class_names must not repeat a name; \['a'\]"),
-        ({"validation_fraction": 0.2}, "validation_fraction applies only to a CSV file without a split column"),
-        ({"split_column": None, "test_fraction": 1.5}, r"test_fraction must be a number in \[0, 1\); received 1.5"),
-        ({"split_column": None, "validation_fraction": 0.5, "test_fraction": 0.5}, "must leave rows for training"),
+        (
+            {"validation_fraction": 0.2},
+            "validation_fraction applies only to a CSV file without a split column",
+        ),
+        (
+            {"split_column": None, "test_fraction": 1.5},
+            r"test_fraction must be a number in \[0, 1\); received 1.5",
+        ),
+        (
+            {"split_column": None, "validation_fraction": 0.5, "test_fraction": 0.5},
+            "must leave rows for training",
+        ),
         ({"caption_column": "image"}, "the columns must differ from each other"),
         ({"delimiter": ";;"}, "delimiter must be one character"),
     ],
@@ -468,7 +573,9 @@ def test_a_model_trains_on_the_loaded_data_and_round_trips_through_keras_format(
     assert any(not np.array_equal(a, np.array(b)) for a, b in zip(before, model.get_weights()))
     accuracy = mt.train.evaluate(model, sample["test"])
     assert 0.0 <= accuracy <= 1.0
-    pipeline = mt.train.make_dataset(sample["test"].features, sample["test"].labels, batch_size=4, model=model)
+    pipeline = mt.train.make_dataset(
+        sample["test"].features, sample["test"].labels, batch_size=4, model=model
+    )
     features, labels = next(iter(pipeline))
     assert tuple(features["image"].shape) == (4, 32, 32, 3) and tuple(labels.shape) == (4,)
     path = tmp_path / "folder_model.keras"
@@ -483,7 +590,10 @@ def test_a_model_trains_on_the_loaded_data_and_round_trips_through_keras_format(
 def test_the_data_set_follows_the_data_contract(sample):
     assert isinstance(sample, mt.data.DataSource) and not isinstance(sample, mt.data.Task)
     specs = sample.input_specs()
-    assert specs == {"image": ((32, 32, 3), "float32"), "text": ((sample.sequence_length,), "int32")}
+    assert specs == {
+        "image": ((32, 32, 3), "float32"),
+        "text": ((sample.sequence_length,), "int32"),
+    }
     for split in sample.splits.values():
         assert list(split.features) == list(specs)
         for key, (shape, dtype) in specs.items():
@@ -508,33 +618,55 @@ def test_the_removed_dataset_method_points_to_make_dataset(sample):
 
 
 def test_numpy_integers_are_accepted_and_booleans_refused(copy):
-    data = load_folder(copy, image_shape=np.array([16, 16, 1]), sequence_length=np.int64(5), seed=np.int64(2))
-    assert data.image_shape == (16, 16, 1) and type(data.image_shape[0]) is int and data.sequence_length == 5
-    with pytest.raises(ValueError, match="sequence_length must be a positive integer or None; received True"):
+    data = load_folder(
+        copy, image_shape=np.array([16, 16, 1]), sequence_length=np.int64(5), seed=np.int64(2)
+    )
+    assert (
+        data.image_shape == (16, 16, 1)
+        and type(data.image_shape[0]) is int
+        and data.sequence_length == 5
+    )
+    with pytest.raises(
+        ValueError, match="sequence_length must be a positive integer or None; received True"
+    ):
         load_folder(copy, sequence_length=True)
     with pytest.raises(ValueError, match=r"image_shape must be .* received \(32, True, 3\)"):
         load_folder(copy, image_shape=(32, True, 3))
     with pytest.raises(ValueError, match="seed must be an integer >= 0; received False"):
         load_folder(copy, split_column=None, seed=False)
-    with pytest.raises(ValueError, match="validation_fraction must be a number in \\[0, 1\\); received True"):
+    with pytest.raises(
+        ValueError, match="validation_fraction must be a number in \\[0, 1\\); received True"
+    ):
         load_folder(copy, split_column=None, validation_fraction=True)
 
 
 def test_write_folder_needs_images_and_captions(tmp_path):
     speech = mt.data.SpokenWordTask().generate(4, seed=0)
-    with pytest.raises(ValueError, match=r"splits\['train'\] must be a Split with an 'image' input and captions.*SpokenWordSplit"):
+    with pytest.raises(
+        ValueError,
+        match=r"splits\['train'\] must be a Split with an 'image' input and captions.*SpokenWordSplit",
+    ):
         mt.data.write_folder(tmp_path, speech, mt.data.SpokenWordTask().class_names)
-    with pytest.raises(ValueError, match="splits must be a Split or a non-empty dict of Splits; received list"):
+    with pytest.raises(
+        ValueError, match="splits must be a Split or a non-empty dict of Splits; received list"
+    ):
         mt.data.write_folder(tmp_path, [speech], ["a"])
 
 
 # -- the stages on their own ---------------------------------------------------------------
 def test_read_csv_returns_the_checked_rows_and_every_line(copy):
     edit_line(copy, 4, "images/00002.png,,metal disk,train")
-    columns = {"image_column": "image", "caption_column": "caption", "label_column": "label", "split_column": "split"}
+    columns = {
+        "image_column": "image",
+        "caption_column": "caption",
+        "label_column": "label",
+        "split_column": "split",
+    }
     table = folder_csv.read_csv(copy / "captions.csv", columns, ",", None)
     assert table.lines == list(range(2, 62)) and len(table.rows) == 60
-    assert table.rows[0] == folder_csv.CsvRow(2, "images/00000.png", table.rows[0].caption, table.rows[0].label, "train")
+    assert table.rows[0] == folder_csv.CsvRow(
+        2, "images/00000.png", table.rows[0].caption, table.rows[0].label, "train"
+    )
     (problem,) = table.problems
     assert (problem.line, problem.column, problem.value) == (4, "caption", "")
 
@@ -544,4 +676,3 @@ def test_read_image_says_what_is_wrong_in_words(copy):
     assert trouble is None and array.shape == (8, 8, 1) and array.dtype == np.float32
     assert folder_images.read_image(copy / "nothing.png", (8, 8, 3)) == (None, "not found")
     assert folder_images.read_image(copy / "images", (8, 8, 3)) == (None, "is not a file")
-

@@ -62,7 +62,11 @@ def test_medical_ceilings_match_a_loop_over_every_patient_type(med):
     assert med.bayes_accuracy == pytest.approx(enumerate_ceiling(joint, (1, 2)))
     assert med.scan_only_accuracy == pytest.approx(enumerate_ceiling(joint, (1,)))
     assert med.report_only_accuracy == pytest.approx(enumerate_ceiling(joint, (2,)))
-    assert (round(med.bayes_accuracy, 3), round(med.scan_only_accuracy, 3), round(med.report_only_accuracy, 3)) == (
+    assert (
+        round(med.bayes_accuracy, 3),
+        round(med.scan_only_accuracy, 3),
+        round(med.report_only_accuracy, 3),
+    ) == (
         0.884,
         0.72,
         0.675,
@@ -71,7 +75,12 @@ def test_medical_ceilings_match_a_loop_over_every_patient_type(med):
 
 def test_medical_bayes_rules_match_monte_carlo(med):
     split = med.generate(N_MC, seed=5)
-    for modalities, weights in ((("scan", "report"), None), (("scan",), None), (("report",), None), (("scan", "report"), (1, 1, 1, 3))):
+    for modalities, weights in (
+        (("scan", "report"), None),
+        (("scan",), None),
+        (("report",), None),
+        (("scan", "report"), (1, 1, 1, 3)),
+    ):
         rule = med.decision(modalities, weights)
         f = split.finding if "scan" in modalities else np.zeros_like(split.finding)
         h = split.history if "report" in modalities else np.zeros_like(split.history)
@@ -103,7 +112,9 @@ def test_medical_reports_state_the_history_and_scans_show_the_finding(med):
     assert contrast[split.finding > 0].mean() > contrast[split.finding == 0].mean() + 0.2
     # irregular lesions have a longer edge for their area than round ones
     bright = split.scans[..., 0] > np.median(split.scans, axis=(1, 2, 3))[:, None, None] + 0.25
-    edges = (bright != np.roll(bright, 1, axis=1)).sum(axis=(1, 2)) + (bright != np.roll(bright, 1, axis=2)).sum(axis=(1, 2))
+    edges = (bright != np.roll(bright, 1, axis=1)).sum(axis=(1, 2)) + (
+        bright != np.roll(bright, 1, axis=2)
+    ).sum(axis=(1, 2))
     ratio = edges / np.sqrt(np.maximum(bright.sum(axis=(1, 2)), 1))
     assert np.median(ratio[split.finding == 2]) > np.median(ratio[split.finding == 1]) + 0.3
 
@@ -127,7 +138,9 @@ def test_task_rejects_bad_settings(kwargs, match):
 
 
 def test_medical_rejects_bad_modalities_and_weights(med):
-    with pytest.raises(ValueError, match=r"modalities must be a non-empty selection of \['scan', 'report'\]"):
+    with pytest.raises(
+        ValueError, match=r"modalities must be a non-empty selection of \['scan', 'report'\]"
+    ):
         med.accuracy(("image",))
     with pytest.raises(ValueError, match="weights must be 4 positive numbers"):
         med.recall(weights=(1, 1, 0, 1))

@@ -48,8 +48,14 @@ def reference_scenes(n, seed, quadrants=4, shapes=7, noise=0.3):
     tokens[..., shapes:] = np.eye(quadrants)
     return {
         "answers": np.array([scene_shapes[i, asked[i]] for i in range(n)]),
-        "vectors": {"scene": scores.reshape(n, -1).astype("float32"), "question": question.astype("float32")},
-        "tokens": {"scene": tokens.astype("float32"), "question": question[:, None, :].astype("float32")},
+        "vectors": {
+            "scene": scores.reshape(n, -1).astype("float32"),
+            "question": question.astype("float32"),
+        },
+        "tokens": {
+            "scene": tokens.astype("float32"),
+            "question": question[:, None, :].astype("float32"),
+        },
         "scores": scores,
         "question": question,
     }
@@ -83,17 +89,33 @@ def test_layouts_shapes_and_the_hidden_causes(task):
     tokens = split.as_layout("tokens")
     assert tokens.layout == "tokens" and tokens.features["scene"].shape == (6, 4, 11)
     assert tokens.features["question"].shape == (6, 1, 4)
-    np.testing.assert_array_equal(tokens.as_layout("vectors").features["scene"], split.features["scene"])
-    np.testing.assert_array_equal(tokens.features["scene"][..., 7:], np.broadcast_to(np.eye(4), (6, 4, 4)))
+    np.testing.assert_array_equal(
+        tokens.as_layout("vectors").features["scene"], split.features["scene"]
+    )
+    np.testing.assert_array_equal(
+        tokens.features["scene"][..., 7:], np.broadcast_to(np.eye(4), (6, 4, 4))
+    )
     np.testing.assert_array_equal(split.labels, split.scene_shapes[np.arange(6), split.asked])
-    assert task.input_specs("tokens") == {"scene": ((4, 11), "float32"), "question": ((1, 4), "float32")}
+    assert task.input_specs("tokens") == {
+        "scene": ((4, 11), "float32"),
+        "question": ((1, 4), "float32"),
+    }
     made_as_tokens = scenes.SceneQuestionTask(layout="tokens")
     assert made_as_tokens.input_specs() == task.input_specs("tokens")
-    np.testing.assert_array_equal(made_as_tokens.generate(6, seed=0).features["scene"], tokens.features["scene"])
-    assert repr(tokens) == "SceneQuestionSplit(6 scenes, tokens; scene (6, 4, 11) float32, question (6, 1, 4) float32)"
+    np.testing.assert_array_equal(
+        made_as_tokens.generate(6, seed=0).features["scene"], tokens.features["scene"]
+    )
+    assert (
+        repr(tokens)
+        == "SceneQuestionSplit(6 scenes, tokens; scene (6, 4, 11) float32, question (6, 1, 4) float32)"
+    )
     assert task.class_names == mt.data.SHAPES and task.quadrant_names[0] == "top left"
     other = scenes.SceneQuestionTask(quadrants=3, shapes=9)
-    assert other.class_names[-1] == "shape 8" and other.quadrant_names == ("place 0", "place 1", "place 2")
+    assert other.class_names[-1] == "shape 8" and other.quadrant_names == (
+        "place 0",
+        "place 1",
+        "place 2",
+    )
     assert other.generate(2, seed=0).as_layout("tokens").features["scene"].shape == (2, 3, 12)
 
 
@@ -107,17 +129,25 @@ def test_posterior_matches_a_product_of_gaussian_densities(task):
     noise = task.noise
     expected = np.zeros((40, 7))
     for i in range(40):
-        named = np.array([np.prod(_gaussian(split.question[i], np.eye(4)[k], noise)) for k in range(4)])
+        named = np.array(
+            [np.prod(_gaussian(split.question[i], np.eye(4)[k], noise)) for k in range(4)]
+        )
         named /= named.sum()
         for k in range(4):
-            likelihood = np.array([np.prod(_gaussian(split.scores[i, k], np.eye(7)[c], noise)) for c in range(7)])
+            likelihood = np.array(
+                [np.prod(_gaussian(split.scores[i, k], np.eye(7)[c], noise)) for c in range(7)]
+            )
             expected[i] += named[k] * likelihood / likelihood.sum()
     np.testing.assert_allclose(task.posterior(split), expected, rtol=1e-9, atol=1e-12)
     scene_only = np.zeros((40, 7))
     for i, k in itertools.product(range(40), range(4)):
-        likelihood = np.array([np.prod(_gaussian(split.scores[i, k], np.eye(7)[c], noise)) for c in range(7)])
+        likelihood = np.array(
+            [np.prod(_gaussian(split.scores[i, k], np.eye(7)[c], noise)) for c in range(7)]
+        )
         scene_only[i] += likelihood / likelihood.sum() / 4
-    np.testing.assert_allclose(task.posterior(split, use_question=False), scene_only, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        task.posterior(split, use_question=False), scene_only, rtol=1e-9, atol=1e-12
+    )
     np.testing.assert_allclose(task.posterior(split.as_layout("tokens")).sum(axis=1), 1.0)
 
 
@@ -126,7 +156,11 @@ def test_ceilings_match_fresh_monte_carlo_samples(task):
     split = task.generate(20000, seed=11)
     both = np.mean(task.posterior(split).argmax(axis=1) == split.labels)
     scene = np.mean(task.posterior(split, use_question=False).argmax(axis=1) == split.labels)
-    assert close(both, ceilings["bayes"]) and close(scene, ceilings["scene"]), (both, scene, ceilings)
+    assert close(both, ceilings["bayes"]) and close(scene, ceilings["scene"]), (
+        both,
+        scene,
+        ceilings,
+    )
     assert ceilings["question"] == ceilings["chance"] == ceilings["majority"] == 1 / 7
     assert ceilings["scene"] + 0.3 < ceilings["bayes"] < 1.0
     # the question alone knows nothing about the answer: the shape asked for is uniform whatever it says
@@ -138,11 +172,15 @@ def test_with_negligible_noise_the_ceilings_are_a_count_over_every_scene():
     """σ = 0.05: the scores reveal every shape, so the question gives the answer, and the scene
     alone answers its most common shape, right with probability (how often it occurs) / 4."""
     quiet = scenes.SceneQuestionTask(noise=0.05)
-    most_common = [max(np.bincount(scene, minlength=7)) for scene in itertools.product(range(7), repeat=4)]
+    most_common = [
+        max(np.bincount(scene, minlength=7)) for scene in itertools.product(range(7), repeat=4)
+    ]
     exact_scene = float(np.mean(most_common)) / 4
     ceilings = quiet.ceilings()
     assert ceilings["bayes"] == pytest.approx(1.0, abs=1e-4)
-    assert abs(ceilings["scene"] - exact_scene) < 4 * np.sqrt(exact_scene * (1 - exact_scene) / 200_000)
+    assert abs(ceilings["scene"] - exact_scene) < 4 * np.sqrt(
+        exact_scene * (1 - exact_scene) / 200_000
+    )
 
 
 def test_ceilings_are_computed_once_per_task(task):
@@ -166,13 +204,19 @@ def test_task_rejects_bad_settings(kwargs, match):
 
 
 def test_posterior_and_as_layout_name_their_mistakes(task):
-    with pytest.raises(ValueError, match="split must be a SceneQuestionSplit; received ShapeMaterialSplit"):
+    with pytest.raises(
+        ValueError, match="split must be a SceneQuestionSplit; received ShapeMaterialSplit"
+    ):
         task.posterior(mt.data.ShapeMaterialTask().generate(2, seed=0))
-    with pytest.raises(ValueError, match="split holds scenes of 3 quadrants and 7 shapes; this task has 4 and 7"):
+    with pytest.raises(
+        ValueError, match="split holds scenes of 3 quadrants and 7 shapes; this task has 4 and 7"
+    ):
         task.posterior(scenes.SceneQuestionTask(quadrants=3).generate(2, seed=0))
     with pytest.raises(ValueError, match="use_question must be True or False; received 1"):
         task.posterior(task.generate(2, seed=0), use_question=1)
-    with pytest.raises(ValueError, match=r"layout must be one of \['vectors', 'tokens'\]; received 'token'"):
+    with pytest.raises(
+        ValueError, match=r"layout must be one of \['vectors', 'tokens'\]; received 'token'"
+    ):
         task.generate(2, seed=0).as_layout("token")
 
 
@@ -187,7 +231,11 @@ def test_a_token_fusion_model_trains_on_the_split_as_it_is(task):
         "question": keras.Sequential([keras.Input((1, 4)), keras.layers.Identity()]),
     }
     model = mt.models.assemble_classifier(
-        encoders, task.num_classes, fusion="cross_attention", fusion_config={"units": 8, "num_heads": 2}, hidden_units=8
+        encoders,
+        task.num_classes,
+        fusion="cross_attention",
+        fusion_config={"units": 8, "num_heads": 2},
+        hidden_units=8,
     )
     history = mt.train.fit(model, train, train, epochs=1, batch_size=32)
     assert set(history.history) >= {"loss", "val_loss"}

@@ -40,7 +40,12 @@ def test_every_image_shows_one_object_inside_the_frame(task):
     objects = split.images.max(axis=-1) > 0.45
     area = objects.sum(axis=(1, 2))
     assert area.min() >= 20
-    border = objects[:, 0, :].any(1) | objects[:, -1, :].any(1) | objects[:, :, 0].any(1) | objects[:, :, -1].any(1)
+    border = (
+        objects[:, 0, :].any(1)
+        | objects[:, -1, :].any(1)
+        | objects[:, :, 0].any(1)
+        | objects[:, :, -1].any(1)
+    )
     assert not border.any()
 
 
@@ -73,7 +78,9 @@ def test_tokens_follow_the_vocabulary_with_zero_padding(task):
         assert not ids[n:].any()
     assert task.vocab_size == len(vocabulary)
     # Unknown words map to id 1, punctuation and case are normalised.
-    np.testing.assert_array_equal(task.tokenize(["Glass, zebra!"])[0][:2], [vocabulary.index("glass"), 1])
+    np.testing.assert_array_equal(
+        task.tokenize(["Glass, zebra!"])[0][:2], [vocabulary.index("glass"), 1]
+    )
 
 
 def _brute_force_ceilings(p, q):
@@ -116,21 +123,33 @@ def test_analytic_ceilings_match_monte_carlo(p, q):
     bayes = np.mean((split.shown_shape == split.shape) & (split.stated_material == split.material))
     image = np.mean((split.shown_shape == split.shape) & (split.material == 1))
     text = np.mean((split.stated_material == split.material) & (split.shape == 2))
-    for estimate, exact in ((bayes, task.bayes_accuracy), (image, task.image_only_accuracy), (text, task.text_only_accuracy)):
+    for estimate, exact in (
+        (bayes, task.bayes_accuracy),
+        (image, task.image_only_accuracy),
+        (text, task.text_only_accuracy),
+    ):
         assert abs(estimate - exact) < 4 * np.sqrt(exact * (1 - exact) / n) + 1e-9
 
 
 def test_default_ceilings_are_ordered_and_named(task):
     assert task.num_classes == 21 and len(task.class_names) == 21
     assert task.class_names[0] == "wood disk" and task.class_names[20] == "glass bar"
-    assert task.bayes_accuracy > task.image_only_accuracy > task.text_only_accuracy > task.chance_accuracy
+    assert (
+        task.bayes_accuracy
+        > task.image_only_accuracy
+        > task.text_only_accuracy
+        > task.chance_accuracy
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"image_size": 10}, "image_size must be an integer >= 24; received 10"),
-        ({"image_reliability": 1.5}, "image_reliability must be a number in \\[0, 1\\]; received 1.5"),
+        (
+            {"image_reliability": 1.5},
+            "image_reliability must be a number in \\[0, 1\\]; received 1.5",
+        ),
         ({"caption_reliability": "high"}, "caption_reliability"),
         ({"sequence_length": 3}, "sequence_length must be an integer >= 9"),
     ],
@@ -166,7 +185,10 @@ def test_colour_names_in_captions_match_the_image(task):
 def test_a_split_is_the_base_split_with_the_hidden_causes(task, small):
     assert isinstance(small, mt.data.Split) and isinstance(small, mt.data.ShapeMaterialSplit)
     assert small.features["image"] is small.images and small.features["text"] is small.tokens
-    assert repr(small) == "ShapeMaterialSplit(64 samples; image (64, 32, 32, 3) float32, text (64, 12) int32)"
+    assert (
+        repr(small)
+        == "ShapeMaterialSplit(64 samples; image (64, 32, 32, 3) float32, text (64, 12) int32)"
+    )
     assert task.input_specs() == {"image": ((32, 32, 3), "float32"), "text": ((12,), "int32")}
     assert task.image_shape == (32, 32, 3)
 
@@ -179,7 +201,11 @@ def test_ceilings_are_the_analytic_accuracies(task):
         "chance": task.chance_accuracy,
         "majority": task.chance_accuracy,
     }
-    assert (round(task.bayes_accuracy, 3), round(task.image_only_accuracy, 3), round(task.text_only_accuracy, 3)) == (
+    assert (
+        round(task.bayes_accuracy, 3),
+        round(task.image_only_accuracy, 3),
+        round(task.text_only_accuracy, 3),
+    ) == (
         0.853,
         0.305,
         0.133,

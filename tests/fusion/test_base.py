@@ -106,7 +106,9 @@ def test_the_base_module_imports_none_of_the_fusions():
             imported.add(("." * node.level) + (node.module or ""))
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
-    assert not [name for name in imported if name.startswith(".") or name.startswith("mmtutorial")], imported
+    assert not [
+        name for name in imported if name.startswith(".") or name.startswith("mmtutorial")
+    ], imported
 
 
 # -- the shape checks every fusion inherits ----------------------------------------
@@ -115,13 +117,31 @@ def test_the_base_module_imports_none_of_the_fusions():
 @pytest.mark.parametrize(
     "layer, shapes, match",
     [
-        (fusion.FiLMFusion(), [(None, 3), (None, 4), (None, 5)],
-         r"FiLMFusion expects a list of 2 rank-2 tensors \(batch, features\); received shapes \[\(None, 3\), \(None, 4\), \(None, 5\)\]"),
-        (fusion.TensorFusion(), [(None, 64), (None, 10, 32)],
-         r"TensorFusion expects a list of 2 or 3 rank-2 tensors \(batch, features\); received shapes \[\(None, 64\), \(None, 10, 32\)\]"),
-        (fusion.TensorFusion(), [(None, 2)] * 4, r"TensorFusion expects a list of 2 or 3 rank-2 tensors"),
-        (fusion.GatedFusion(), [(None, 8)], r"GatedFusion expects a list of at least 2 rank-2 tensors .*received shapes \[\(None, 8\)\]"),
-        (fusion.LowRankFusion(), [(None, 8), (None, None)], r"LowRankFusion needs a known feature size for every input"),
+        (
+            fusion.FiLMFusion(),
+            [(None, 3), (None, 4), (None, 5)],
+            r"FiLMFusion expects a list of 2 rank-2 tensors \(batch, features\); received shapes \[\(None, 3\), \(None, 4\), \(None, 5\)\]",
+        ),
+        (
+            fusion.TensorFusion(),
+            [(None, 64), (None, 10, 32)],
+            r"TensorFusion expects a list of 2 or 3 rank-2 tensors \(batch, features\); received shapes \[\(None, 64\), \(None, 10, 32\)\]",
+        ),
+        (
+            fusion.TensorFusion(),
+            [(None, 2)] * 4,
+            r"TensorFusion expects a list of 2 or 3 rank-2 tensors",
+        ),
+        (
+            fusion.GatedFusion(),
+            [(None, 8)],
+            r"GatedFusion expects a list of at least 2 rank-2 tensors .*received shapes \[\(None, 8\)\]",
+        ),
+        (
+            fusion.LowRankFusion(),
+            [(None, 8), (None, None)],
+            r"LowRankFusion needs a known feature size for every input",
+        ),
     ],
 )
 def test_wrong_input_counts_and_ranks_are_named(layer, shapes, match):
@@ -141,7 +161,10 @@ def test_the_count_is_worded_from_min_and_max_inputs():
 def test_a_built_layer_refuses_inputs_of_other_widths(name):
     layer = fusion.get(name, name="fuser")
     layer(random_inputs(3, 5))
-    with pytest.raises(ValueError, match=r"'fuser' was built for inputs of widths \[3, 5\]; received shapes \[\(5, 3\), \(5, 6\)\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'fuser' was built for inputs of widths \[3, 5\]; received shapes \[\(5, 3\), \(5, 6\)\]",
+    ):
         layer(random_inputs(3, 6))
     if name == "gated":
         with pytest.raises(ValueError, match=r"built for inputs of widths \[3, 5\]"):
@@ -185,9 +208,17 @@ def test_the_vector_fusions_are_every_rank_2_fusion():
 def test_every_vector_fusion_trains_in_a_classifier_and_survives_a_safe_reload(name, tmp_path):
     mt.train.set_seed(0)
     model = mt.models.build_classifier(
-        (24, 24, 3), vocab_size=20, sequence_length=6, num_classes=3,
-        fusion=name, fusion_config=CONFIGS.get(name, {}),
-        image_filters=(4, 4, 4), image_projection=16, embedding_dim=8, text_units=16, hidden_units=8,
+        (24, 24, 3),
+        vocab_size=20,
+        sequence_length=6,
+        num_classes=3,
+        fusion=name,
+        fusion_config=CONFIGS.get(name, {}),
+        image_filters=(4, 4, 4),
+        image_projection=16,
+        embedding_dim=8,
+        text_units=16,
+        hidden_units=8,
         compile=False,
     )
     # Eager: one step is all we need, and tracing the training graph would take most of the test's time.
@@ -215,9 +246,18 @@ def test_every_vector_fusion_trains_in_a_classifier_and_survives_a_safe_reload(n
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"fusion": "bilinear"}, r"unknown fusion 'bilinear'; valid names are \[.*'gated'.*'low_rank'.*'tensor'"),
-        ({"fusion": "gated", "fusion_config": {"units": 0}}, r"GatedFusion: units must be an integer >= 1; received 0"),
-        ({"fusion": "film", "fusion_config": {"conditioned": 2}}, r"FiLMFusion: conditioned must be 0 or 1"),
+        (
+            {"fusion": "bilinear"},
+            r"unknown fusion 'bilinear'; valid names are \[.*'gated'.*'low_rank'.*'tensor'",
+        ),
+        (
+            {"fusion": "gated", "fusion_config": {"units": 0}},
+            r"GatedFusion: units must be an integer >= 1; received 0",
+        ),
+        (
+            {"fusion": "film", "fusion_config": {"conditioned": 2}},
+            r"FiLMFusion: conditioned must be 0 or 1",
+        ),
     ],
 )
 def test_build_classifier_passes_on_the_fusion_errors(kwargs, match):

@@ -30,7 +30,10 @@ def test_concat_has_no_weights():
 @pytest.mark.parametrize(
     "shapes, match",
     [
-        ([(None, 512), (None, 12, 128)], r"at least 2 rank-2 tensors \(batch, features\); received shapes \[\(None, 512\), \(None, 12, 128\)\]"),
+        (
+            [(None, 512), (None, 12, 128)],
+            r"at least 2 rank-2 tensors \(batch, features\); received shapes \[\(None, 512\), \(None, 12, 128\)\]",
+        ),
         ([(None, 512)], r"received shapes \[\(None, 512\)\]"),
         ([(None, 512), (None, None)], "needs a known feature size"),
     ],

@@ -108,7 +108,9 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
     restored = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_array_equal(_numpy(restored(xs, training=False)), before)
     (restored_layer,) = [lyr for lyr in restored.layers if isinstance(lyr, fusion.Fusion)]
-    assert type(restored_layer) is cls and restored_layer.get_config() == model.layers[-1].get_config()
+    assert (
+        type(restored_layer) is cls and restored_layer.get_config() == model.layers[-1].get_config()
+    )
 
     # 4. One training step reaches every trainable weight (a fusion without weights has none to train).
     if model.trainable_weights:
@@ -117,7 +119,11 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
         target = np.random.default_rng(1).normal(size=(BATCH, expected[1])).astype("float32")
         loss = model.train_on_batch(xs, target)
         assert np.isfinite(loss)
-        unchanged = [w.path for w, w0 in zip(model.trainable_weights, initial) if np.array_equal(_numpy(w), w0)]
+        unchanged = [
+            w.path
+            for w, w0 in zip(model.trainable_weights, initial)
+            if np.array_equal(_numpy(w), w0)
+        ]
         assert not unchanged, f"{name}: one training step left {unchanged} unchanged"
     else:
         assert not layer.weights, f"{name} has weights but none of them is trainable"
@@ -126,7 +132,9 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
     # the policy is global or the layer's own (then its sublayers must follow it, not the global one).
     def check_float16(half):
         assert half.compute_dtype == "float16"
-        assert _dtype(half(xs)) == "float16", f"{name} returns {_dtype(half(xs))} under mixed_float16"
+        assert _dtype(half(xs)) == "float16", (
+            f"{name} returns {_dtype(half(xs))} under mixed_float16"
+        )
         assert _dtype(half([keras.Input(s[1:]) for s in shapes])) == "float16"
         assert {_dtype(w) for w in half.weights} <= {"float32"}, "variables stay float32"
 

@@ -17,11 +17,17 @@ def _gmu_reference(layer, xs):
     """Gates and output of the N-modality GMU from the layer's weights."""
     act = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0)}[layer.activation]
     n, units = len(xs), layer.units
-    hidden = [act(x @ to_numpy(w) + to_numpy(b)) for x, w, b in zip(xs, layer.kernels, layer.biases)]
+    hidden = [
+        act(x @ to_numpy(w) + to_numpy(b)) for x, w, b in zip(xs, layer.kernels, layer.biases)
+    ]
     gate_kernel, gate_bias = to_numpy(layer.gate_kernel), to_numpy(layer.gate_bias)
     joined = np.concatenate(xs, axis=-1)
     logits = np.stack(
-        [joined @ gate_kernel[:, m * units:(m + 1) * units] + gate_bias[m * units:(m + 1) * units] for m in range(n)],
+        [
+            joined @ gate_kernel[:, m * units : (m + 1) * units]
+            + gate_bias[m * units : (m + 1) * units]
+            for m in range(n)
+        ],
         axis=1,
     )
     gates = softmax(logits, axis=1)
@@ -58,7 +64,11 @@ def test_gates_build_an_unbuilt_layer_and_sum_to_one_over_modalities():
     gates = to_numpy(layer.gates(xs))
     assert layer.built and gates.shape == (5, 3, 4)
     np.testing.assert_allclose(gates.sum(axis=1), 1.0, rtol=1e-6)
-    assert tuple(layer.gates([keras.Input((3,)), keras.Input((5,)), keras.Input((2,))]).shape) == (None, 3, 4)
+    assert tuple(layer.gates([keras.Input((3,)), keras.Input((5,)), keras.Input((2,))]).shape) == (
+        None,
+        3,
+        4,
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,9 +77,14 @@ def test_gates_build_an_unbuilt_layer_and_sum_to_one_over_modalities():
         ({"units": 0}, r"GatedFusion: units must be an integer >= 1; received 0"),
         ({"units": True}, r"GatedFusion: units must be an integer >= 1; received True"),
         ({"units": 8.0}, r"units must be an integer >= 1; received 8\.0"),
-        ({"activation": "tanhh"},
-         r"GatedFusion: activation must be the name of a Keras activation such as 'tanh' or 'relu'; received 'tanhh'"),
-        ({"activation": np.tanh}, r"activation must be the name of a Keras activation .*received <ufunc 'tanh'>"),
+        (
+            {"activation": "tanhh"},
+            r"GatedFusion: activation must be the name of a Keras activation such as 'tanh' or 'relu'; received 'tanhh'",
+        ),
+        (
+            {"activation": np.tanh},
+            r"activation must be the name of a Keras activation .*received <ufunc 'tanh'>",
+        ),
     ],
 )
 def test_constructor_names_the_bad_argument_and_value(kwargs, match):

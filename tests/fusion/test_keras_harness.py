@@ -10,12 +10,10 @@ view of the same contract. ``keras.src.testing`` is not public API; should
 Keras move it, this file is the one to update.
 """
 
-import pytest
 from absl.testing import parameterized
+from keras.src import testing as keras_testing  # private, so pinned by requirements-lock.txt
 
-keras_testing = pytest.importorskip("keras.src.testing")
-
-from mmtutorial import fusion  # noqa: E402
+from mmtutorial import fusion
 
 BATCH = 2
 
@@ -26,11 +24,23 @@ CASES = {
     "concat": ({}, ((BATCH, 3), (BATCH, 5)), 8, 0, 0),
     "gated": ({"units": 4}, ((BATCH, 3), (BATCH, 5)), 4, 6, 0),  # W_m, b_m per input; V, c
     "tensor": ({"max_dim": 100}, ((BATCH, 3), (BATCH, 5)), 24, 0, 0),
-    "low_rank": ({"units": 4, "rank": 2}, ((BATCH, 3), (BATCH, 5)), 4, 2, 0),  # one factor per input
+    "low_rank": (
+        {"units": 4, "rank": 2},
+        ((BATCH, 3), (BATCH, 5)),
+        4,
+        2,
+        0,
+    ),  # one factor per input
     "film": ({"conditioned": 1}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
     # Two projections, 2 x 4 attention projections, 2 LayerNorms: 12 kernels and biases or
     # gammas and betas; one dropout (one seed generator) per direction.
-    "cross_attention": ({"units": 8, "num_heads": 2, "dropout": 0.1}, ((BATCH, 4, 3), (BATCH, 6, 5)), 16, 24, 2),
+    "cross_attention": (
+        {"units": 8, "num_heads": 2, "dropout": 0.1},
+        ((BATCH, 4, 3), (BATCH, 6, 5)),
+        16,
+        24,
+        2,
+    ),
 }
 
 

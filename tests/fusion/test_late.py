@@ -52,8 +52,11 @@ def test_is_the_bayes_posterior_of_conditionally_independent_modalities():
     stated = q * np.eye(materials) + (1 - q) / materials  # stated[m, m_hat]
     for s_hat, m_hat in itertools.product(range(shapes), range(materials)):
         joint = np.array(
-            [prior[s * 3 + m] * shown[s, s_hat] * stated[m, m_hat]
-             for s in range(shapes) for m in range(materials)]
+            [
+                prior[s * 3 + m] * shown[s, s_hat] * stated[m, m_hat]
+                for s in range(shapes)
+                for m in range(materials)
+            ]
         )
         image_posterior = np.array(
             [prior[s * 3 + m] * shown[s, s_hat] for s in range(shapes) for m in range(materials)]
@@ -121,15 +124,30 @@ def test_accepts_tensors_and_leading_axes():
     [
         ([], None, "non-empty list .* received an empty list"),
         (np.ones((2, 3)), None, r"received ndarray of shape \(2, 3\)"),
-        ([np.ones((2, 3)), np.ones((2, 4))], None, r"same shape; received shapes \[\(2, 3\), \(2, 4\)\]"),
-        ([np.array([[0.5, -0.1]])], None, r"non-negative finite .* received -0.1 at index \(0, 1\)"),
+        (
+            [np.ones((2, 3)), np.ones((2, 4))],
+            None,
+            r"same shape; received shapes \[\(2, 3\), \(2, 4\)\]",
+        ),
+        (
+            [np.array([[0.5, -0.1]])],
+            None,
+            r"non-negative finite .* received -0.1 at index \(0, 1\)",
+        ),
         ([np.array([[np.nan, 1.0]])], None, r"received nan at index \(0, 0\)"),
-        ([np.array([["a", "b"]])], None, r"probabilities_list\[0\] must be an array of real numbers"),
+        (
+            [np.array([["a", "b"]])],
+            None,
+            r"probabilities_list\[0\] must be an array of real numbers",
+        ),
         ([np.ones((1, 0))], None, r"shape \(\.\.\., num_classes\); received shape \(1, 0\)"),
         ([np.ones((2, 3))], [0.5, 0.5], r"prior must be 3 positive.*of shape \(2,\)"),
         ([np.ones((2, 3))], [0.5, 0.5, 0.0], r"prior must be 3 positive"),
-        ([np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.0, 1.0], [0.5, 0.5]])], None,
-         r"no class possible for sample \(0,\)"),
+        (
+            [np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.0, 1.0], [0.5, 0.5]])],
+            None,
+            r"no class possible for sample \(0,\)",
+        ),
     ],
 )
 def test_rejects_bad_input_with_a_clear_message(experts, prior, match):

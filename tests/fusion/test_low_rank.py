@@ -31,7 +31,7 @@ def test_low_rank_fusion_equals_its_formula_and_has_one_weight_per_modality():
         term = 1.0
         for x, f in zip(xs, layer.factors):
             padded = np.concatenate([x, np.ones((5, 1), "float32")], axis=-1)
-            term = term * (padded @ to_numpy(f)[:, r * 4:(r + 1) * 4])
+            term = term * (padded @ to_numpy(f)[:, r * 4 : (r + 1) * 4])
         expected = expected + term
     np.testing.assert_allclose(to_numpy(layer(xs)), expected, rtol=1e-5, atol=1e-5)
 

@@ -63,16 +63,28 @@ def test_tensor_fusion_refuses_an_output_wider_than_max_dim():
 
 def test_build_refuses_the_width_before_any_call():
     layer = fusion.TensorFusion(max_dim=19)
-    with pytest.raises(ValueError, match=r"TensorFusion of inputs of widths \[3, 4\] .* max_dim=19"):
+    with pytest.raises(
+        ValueError, match=r"TensorFusion of inputs of widths \[3, 4\] .* max_dim=19"
+    ):
         layer.build([(None, 3), (None, 4)])
     assert not layer.built
 
 
 def test_build_classifier_reports_the_tensor_width_limit():
-    with pytest.raises(ValueError, match=r"\(512 \+ 1\) x \(128 \+ 1\) = 66177 features.*'low_rank' fusion"):
+    with pytest.raises(
+        ValueError, match=r"\(512 \+ 1\) x \(128 \+ 1\) = 66177 features.*'low_rank' fusion"
+    ):
         mt.models.build_classifier(
-            (24, 24, 3), 20, 6, 3, fusion="tensor",
-            image_filters=(4, 4, 4), image_projection=512, embedding_dim=8, text_units=128, compile=False,
+            (24, 24, 3),
+            20,
+            6,
+            3,
+            fusion="tensor",
+            image_filters=(4, 4, 4),
+            image_projection=512,
+            embedding_dim=8,
+            text_units=128,
+            compile=False,
         )
 
 
