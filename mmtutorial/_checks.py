@@ -52,6 +52,21 @@ def _prefix(owner):
     return f"{owner}: " if owner else ""
 
 
+def _interval(low, high, low_open=False, high_open=False) -> str:
+    """`` in [low, high]``, `` >= low``, `` < high``, ...: the bounds as a message states them."""
+
+    def text(bound):
+        return str(bound) if is_integer(bound) else f"{bound:g}"
+
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{text(low)}, {text(high)}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {text(low)}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {text(high)}"
+    return ""
+
+
 def is_integer(value) -> bool:
     """True for ``int`` and NumPy integers, False for ``bool`` (and NumPy's ``bool_``)."""
     return (
@@ -63,7 +78,7 @@ def is_integer(value) -> bool:
 
 def is_number(value) -> bool:
     """True for real, finite-or-infinite, non-NaN numbers that are not booleans."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
         return False
     if not isinstance(value, numbers.Real):
         return False
@@ -91,14 +106,7 @@ def integer(name, value, *, minimum=None, maximum=None, owner=None) -> int:
         and (maximum is None or value <= maximum)
     )
     if not ok:
-        if minimum is not None and maximum is not None:
-            bound = f" in [{minimum}, {maximum}]"
-        elif minimum is not None:
-            bound = f" >= {minimum}"
-        elif maximum is not None:
-            bound = f" <= {maximum}"
-        else:
-            bound = ""
+        bound = _interval(minimum, maximum)
         raise ValueError(f"{_prefix(owner)}{name} must be an integer{bound}; received {value!r}")
     return int(value)
 
@@ -118,15 +126,7 @@ def number(
     if ok and high is not None:
         ok = value < high if high_open else value <= high
     if not ok:
-        if what is None:
-            if low is not None and high is not None:
-                what = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-            elif low is not None:
-                what = f"a number {'>' if low_open else '>='} {low:g}"
-            elif high is not None:
-                what = f"a number {'<' if high_open else '<='} {high:g}"
-            else:
-                what = "a number"
+        what = what or "a number" + _interval(low, high, low_open, high_open)
         raise ValueError(f"{_prefix(owner)}{name} must be {what}; received {value!r}")
     return float(value)
 
@@ -148,7 +148,7 @@ def positive(name, value, *, owner=None) -> float:
 
 def boolean(name, value, *, owner=None) -> bool:
     """``True`` or ``False`` (NumPy booleans too); 0 and 1 are refused."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
         return bool(value)
     raise ValueError(f"{_prefix(owner)}{name} must be True or False; received {value!r}")
 
