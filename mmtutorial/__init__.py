@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 # ``mt.plots.source``. It is set here because ``plots`` comes before ``notebook``.
 plots.source = notebook.source
 
+# In the order data flows through the stages; tests/test_architecture.py reads it as that order.
 __all__ = [
     "data",
     "encoders",

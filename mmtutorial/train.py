@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from . import _checks
 from . import data as data_module
 
 # Re-exported: their home is mmtutorial.metrics, and chapters and readers call them from here.
@@ -46,9 +47,8 @@ def set_seed(seed: int) -> None:
     With the same seed, the same data and the same model code, two fits end
     with bit-identical weights on the same machine.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; received {seed!r}")
-    keras.utils.set_random_seed(int(seed))
+    seed = _checks.integer("seed", seed, minimum=0)
+    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
 
@@ -150,12 +150,7 @@ def make_dataset(
     Returns:
         A dataset of ``features`` dicts, or ``(features, labels)`` pairs.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1)
     if model is not None:
         checked = _check_for(model, features, labels)
     else:
@@ -234,13 +229,9 @@ def fit(
         The ``keras.callbacks.History``; ``history.history`` maps metric names
         (``"loss"``, ``"accuracy"``, ``"val_loss"``, ...) to per-epoch lists.
     """
-    for name, value, low in (
-        ("epochs", epochs, 1),
-        ("initial_epoch", initial_epoch, 0),
-        ("batch_size", batch_size, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
+    epochs = _checks.integer("epochs", epochs, minimum=1)
+    initial_epoch = _checks.integer("initial_epoch", initial_epoch, minimum=0)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1)
     if initial_epoch >= epochs:
         raise ValueError(
             f"initial_epoch must be smaller than epochs; received initial_epoch={initial_epoch}, epochs={epochs}"
@@ -320,13 +311,8 @@ def _tower(model, key):
 
 
 def _embed(tower, checked, batch_size):
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
-    dataset = tf.data.Dataset.from_tensor_slices(checked).batch(int(batch_size))
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+    dataset = tf.data.Dataset.from_tensor_slices(checked).batch(batch_size)
     return _predict(tower, dataset)
 
 

@@ -22,19 +22,9 @@ import mmtutorial as mt
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mmtutorial"
 
-# Stage of each top-level module, in the order data flows through them.
-STAGES = [
-    "_checks",
-    "data",
-    "encoders",
-    "fusion",
-    "heads",
-    "models",
-    "metrics",
-    "train",
-    "plots",
-    "notebook",
-]
+# Stage of each top-level module, in the order data flows through them: the
+# package's own __all__ lists the stages in that order, with the leaf of checks below all.
+STAGES = ["_checks"] + [name for name in mt.__all__ if name != "__version__"]
 
 
 def module_name(path: pathlib.Path, package_dir: pathlib.Path) -> str:

@@ -259,5 +259,5 @@ def test_embedding_helpers_check_their_inputs(task, pairs, fused):
         mt.train.embed_texts(model, features["text"] + 40)
     with pytest.raises(ValueError, match=r"has no layer 'image_embedder'"):
         mt.train.embed_images(fused, features["image"])
-    with pytest.raises(ValueError, match=r"batch_size must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1; received 0"):
         mt.train.embed_texts(model, features["text"], batch_size=0)

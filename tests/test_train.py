@@ -166,9 +166,9 @@ def test_keras_itself_rejects_mismatched_batches_with_a_clear_message(small, fus
         ),
         (
             lambda m, s: mt.train.make_dataset(s.features, batch_size=0),
-            "batch_size must be a positive integer; received 0",
+            "batch_size must be an integer >= 1; received 0",
         ),
-        (lambda m, s: mt.train.set_seed(-1), "seed must be a non-negative integer; received -1"),
+        (lambda m, s: mt.train.set_seed(-1), "seed must be an integer >= 0; received -1"),
         (lambda m, s: mt.train.evaluate(m, s.features), "evaluate needs labels"),
     ],
 )
