@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: book test test-fast check-seeds lint format lab lock clean help
+.PHONY: book test test-fast check-seeds bench bench-quick lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make test   run the whole test suite (sets up .venv first)"
 	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks)"
 	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
+	@echo "make bench  measure training speed, FLOP/s and the book's build times (python -m benchmarks)"
 	@echo "make lint   ruff's lint and format checks (make format applies the formatting)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make lock   re-resolve requirements-lock.txt from pyproject.toml"
@@ -54,6 +55,10 @@ book: $(STAMP) _build/.sources
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+# Every chapter executes once: alone in an empty folder under nbval, a worker per CPU
+# core (MMTUTORIAL_NOTEBOOK_WORKERS=N to change it), while the unit tests run; the
+# book is then built from those executed notebooks (tests/conftest.py).
+
 # The package's unit tests and doctests: what to run after every change.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not book and not browser and not notebooks"
@@ -61,6 +66,14 @@ test-fast: $(STAMP)
 # Every chapter re-executed with SEED = 0..4: each claim must hold for all of them (slow).
 check-seeds: $(STAMP)
 	$(BIN)/python -m tools.check_seeds --seeds 0 1 2 3 4
+
+# Speed figures for the book's Performance page: writes benchmarks/results/$(BENCH_NAME).json.
+BENCH_NAME ?= cpu
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --json benchmarks/results/$(BENCH_NAME).json
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,8 @@ categorical cross-entropy, so no one-hot encoding is needed.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from . import _checks, encoders, heads
@@ -41,6 +43,31 @@ def _with_defaults(options, defaults):
     return {**defaults, **options}
 
 
+def _accepts_strategy(builder):
+    """Let ``builder`` take ``strategy=``: a ``tf.distribute.Strategy`` to build the model under.
+
+    Keras creates a model's variables where the model is built, so a model
+    meant for several devices must be built inside ``strategy.scope()``; the
+    builders do that for the caller. The model then records the strategy
+    (``model.distribute_strategy``), and :func:`mmtutorial.train.fit` trains
+    it on every replica. TensorFlow backend only.
+    """
+
+    @functools.wraps(builder)
+    def build(*args, strategy=None, **kwargs):
+        if strategy is None:
+            return builder(*args, **kwargs)
+        # Recognised by what it does, so that this module never imports TensorFlow.
+        if not (hasattr(strategy, "scope") and hasattr(strategy, "num_replicas_in_sync")):
+            raise ValueError(
+                f"strategy must be a tf.distribute.Strategy or None; received {strategy!r}"
+            )
+        with strategy.scope():
+            return builder(*args, **kwargs)
+
+    return build
+
+
 def _input_rank(fusion_layer):
     """2 for a fusion of vectors, 3 for a fusion of token sequences such as ``"cross_attention"``.
 
@@ -53,6 +80,7 @@ def _fusion_label(fusion_layer):
     return getattr(fusion_layer, "fusion_name", None) or type(fusion_layer).__name__
 
 
+@_accepts_strategy
 def build_classifier(
     image_shape,
     vocab_size: int,
@@ -87,6 +115,9 @@ def build_classifier(
             ``embedding_dim``, ``text_units``, ``fusion_config`` (a dict of
             keyword arguments for the fusion), ``hidden_units``, ``dropout``,
             ``learning_rate`` (Adam) and ``compile`` (``False`` to skip it).
+            ``strategy``, a ``tf.distribute.Strategy``, builds the model
+            under its scope, for :func:`mmtutorial.train.fit` to train on
+            every replica (TensorFlow backend).
 
     Returns:
         A ``keras.Model`` whose input is a dict keyed by modality and whose
@@ -304,6 +335,7 @@ def _embedder(encoder, embedding_dim, key):
     return keras.Model(inputs, normalised, name=f"{key}_embedder")
 
 
+@_accepts_strategy
 def build_dual_encoder(
     image_shape,
     vocab_size: int,

@@ -192,6 +192,37 @@ def _epoch_batches(checked, labels, *, batch_size, seed, first_epoch, epochs):
     return batches.map(gather).prefetch(tf.data.AUTOTUNE), -(-size // batch_size)
 
 
+def _check_strategy(model, strategy, batch_size, size):
+    """``strategy`` built ``model`` and splits every batch of ``size`` samples evenly over its replicas."""
+    if strategy is None:  # train with the strategy the model was built under, if any
+        strategy = getattr(model, "distribute_strategy", None)
+        if strategy is None or strategy.num_replicas_in_sync == 1:
+            return
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise ValueError(
+            f"strategy must be a tf.distribute.Strategy or None; received {strategy!r}"
+        )
+    if getattr(model, "distribute_strategy", None) is not strategy:
+        raise ValueError(
+            f"the model was not built under this {type(strategy).__name__}; build it with "
+            "strategy=... (for example build_classifier(..., strategy=strategy)) or inside "
+            "strategy.scope(), so that its weights live on every replica"
+        )
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            f"batch_size is the global batch and must split evenly over the {replicas} replicas; "
+            f"received batch_size={batch_size}"
+        )
+    last = size % batch_size
+    if last % replicas:
+        raise ValueError(
+            f"the last batch of each epoch holds {size} % {batch_size} = {last} samples, which do "
+            f"not split evenly over the {replicas} replicas; use a number of training samples or a "
+            f"batch_size that leaves a multiple of {replicas}"
+        )
+
+
 def fit(
     model: keras.Model,
     train,
@@ -203,6 +234,7 @@ def fit(
     initial_epoch: int = 0,
     callbacks=None,
     verbose: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> keras.callbacks.History:
     """Seed, build checked ``tf.data`` pipelines, and ``model.fit``.
 
@@ -224,6 +256,15 @@ def fit(
         initial_epoch: the epoch to start from when resuming.
         callbacks: Keras callbacks.
         verbose: Keras verbosity (0 silent).
+        strategy: a ``tf.distribute.Strategy`` the model was built under
+            (``build_classifier(..., strategy=s)``). ``batch_size`` is then
+            the global batch: each step splits it evenly over the
+            ``strategy.num_replicas_in_sync`` replicas, each computes the
+            gradient of its share of the batch's mean loss, and the summed
+            gradient updates every copy of the weights alike, so the step is
+            the one-device step on the same global batch. ``None`` trains
+            with whatever strategy the model was built under (the default:
+            one device).
 
     Returns:
         The ``keras.callbacks.History``; ``history.history`` maps metric names
@@ -239,6 +280,7 @@ def fit(
     features, labels = _unpack(train)
     if labels is None:
         raise ValueError("train needs labels: pass a Split or a (features, labels) pair")
+    _check_strategy(model, strategy, batch_size, len(labels))
     checked = _check_for(model, features, labels)
     val_ds = None
     if validation is not None:

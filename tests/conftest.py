@@ -1,9 +1,24 @@
-"""Shared fixtures. Small sizes keep the suite fast on a 2-core CPU."""
+"""Shared fixtures. Small sizes keep the suite fast on a 2-core CPU.
 
+Every chapter executes exactly once per test session (``chapter_runs``): alone
+in an empty folder outside the repository, as a hosted notebook service runs
+it, under nbval, which also saves the executed notebook. The book is then
+built from those executed notebooks (``built_book``): they are put into the
+build's jupyter-cache, so the build renders the outputs nbval checked and
+executes nothing itself. The runs start in the background as soon as the
+collected tests need them, a worker per CPU core, so the package's unit tests
+run while the chapters execute.
+"""
+
+import concurrent.futures
+import dataclasses
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -14,6 +29,18 @@ import pytest  # noqa: E402
 import mmtutorial as mt  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+RECORDER = pathlib.Path(__file__).resolve().parent / "nbval_record.py"
+# Variables that would let a chapter's kernel find files through the repository or the test run.
+UNSET = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "MPLBACKEND",
+    "PWD",
+    "OLDPWD",
+    "PYTEST_CURRENT_TEST",
+)
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +62,166 @@ def fused(task):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# One execution of every chapter
+
+
+@dataclasses.dataclass
+class ChapterRun:
+    """What one chapter's isolated nbval run left behind."""
+
+    name: str
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    executed: pathlib.Path  # the notebook with nbval's outputs (absent when nbval crashed)
+    left_behind: list  # names in the working folder besides the notebook
+
+    @property
+    def passed(self):
+        return (
+            self.returncode == 0
+            and " passed" in self.stdout
+            and " failed" not in self.stdout
+            and self.executed.exists()
+        )
+
+
+def sanitized_environment(workdir):
+    env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    env["PWD"] = str(workdir)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def run_chapter_alone(source, scratch):
+    """Copy ``source`` alone into an empty folder and execute it there under nbval."""
+    workdir = scratch / source.stem / "alone"
+    workdir.mkdir(parents=True)
+    executed = scratch / source.stem / source.name
+    shutil.copyfile(source, workdir / source.name)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(RECORDER), source.name, str(executed)],
+        cwd=workdir,
+        env=sanitized_environment(workdir),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    seconds = time.perf_counter() - start
+    left = sorted(p.name for p in workdir.iterdir() if p.name != source.name)
+    return ChapterRun(
+        source.name, result.returncode, result.stdout, result.stderr, seconds, executed, left
+    )
+
+
+def notebook_workers():
+    """Chapters executed at once: ``MMTUTORIAL_NOTEBOOK_WORKERS``, else one per CPU core."""
+    value = os.environ.get("MMTUTORIAL_NOTEBOOK_WORKERS", "")
+    if value:
+        return max(1, int(value))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+class ChapterRuns:
+    """Every chapter's isolated run, started in the background, longest notebooks first."""
+
+    def __init__(self):
+        self.scratch = pathlib.Path(tempfile.mkdtemp(prefix="mmtutorial-chapters-"))
+        assert not self.scratch.resolve().is_relative_to(ROOT), (
+            "the chapters' folders must lie outside the repository"
+        )
+        self.workers = notebook_workers()
+        self.pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+        # Big notebooks first keeps the workers busy until the end; the order
+        # changes nothing else, since every chapter runs in its own kernel.
+        order = sorted(NOTEBOOKS, key=lambda path: -path.stat().st_size)
+        self.futures = {
+            path.name: self.pool.submit(run_chapter_alone, path, self.scratch) for path in order
+        }
+
+    def result(self, name):
+        return self.futures[name].result()
+
+    def all(self):
+        return {path.name: self.result(path.name) for path in NOTEBOOKS}
+
+    def close(self):
+        for future in self.futures.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+_CHAPTER_RUNS = None
+
+
+def _chapter_runs():
+    global _CHAPTER_RUNS
+    if _CHAPTER_RUNS is None:
+        _CHAPTER_RUNS = ChapterRuns()
+    return _CHAPTER_RUNS
+
+
+def pytest_collection_finish(session):
+    """Start the chapters at once when a selected test needs them, so they overlap the unit tests."""
+    if session.config.option.collectonly:
+        return
+    if any("chapter_runs" in getattr(item, "fixturenames", ()) for item in session.items):
+        _chapter_runs()
+
+
+def pytest_sessionfinish(session):
+    if _CHAPTER_RUNS is not None:
+        _CHAPTER_RUNS.close()
+
+
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    """The book built once per session into a fresh folder; tests/test_book.py and tests/test_browser.py share it."""
+def chapter_runs():
+    """Every chapter executed once, alone, under nbval (see the module's docstring)."""
+    return _chapter_runs()
+
+
+def cache_executed_chapters(runs, cache_path):
+    """Put every chapter that passed into a jupyter-cache, keyed on its code as MyST-NB keys it."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_path))
+    for run in runs.values():
+        if run.passed:
+            cache.cache_notebook_file(
+                str(run.executed),
+                uri=str(ROOT / "book" / run.name),
+                data={"execution_seconds": run.seconds},
+                check_validity=False,
+                overwrite=True,
+            )
+    return cache
+
+
+@dataclasses.dataclass
+class BuiltBook:
+    html: pathlib.Path
+    cache_records: list  # (primary key, uri) of the cache before the build
+    cache_records_after: list
+    log: str
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory, chapter_runs):
+    """The book built once per session, from the chapters ``chapter_runs`` executed."""
+    runs = chapter_runs.all()
+    failed = sorted(name for name, run in runs.items() if not run.passed)
+    if failed:
+        pytest.fail(
+            f"the book is built from the chapters' isolated runs, and these failed: {failed}",
+            pytrace=False,
+        )
     output = tmp_path_factory.mktemp("book")
+    cache = cache_executed_chapters(runs, output / "_build" / ".jupyter_cache")
+    before = sorted((r.pk, r.uri) for r in cache.list_cache_records())
     jupyter_book = pathlib.Path(sys.executable).parent / "jupyter-book"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("MPLBACKEND", None)  # the kernels should use Jupyter's own inline backend
@@ -64,14 +247,30 @@ def built_book(tmp_path_factory):
     assert result.returncode == 0, (
         f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     )
-    return output / "_build" / "html"
+    after = sorted((r.pk, r.uri) for r in cache.list_cache_records())
+    return BuiltBook(output / "_build" / "html", before, after, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build):
+    """The built book's HTML folder; tests/test_book.py and tests/test_browser.py share it."""
+    return book_build.html
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test that needs the built book is marked ``book``, so ``make test-fast`` can leave it out."""
+    """Mark and order the tests that need the chapters' runs.
+
+    Every test that needs the built book is marked ``book``, so ``make
+    test-fast`` can leave it out. Tests that wait for the chapters run last
+    (in their usual order), so the other tests run while the chapters execute.
+    """
     for item in items:
-        if "built_book" in getattr(item, "fixturenames", ()):
+        if "book_build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.book)
+    waiting = [item for item in items if "chapter_runs" in getattr(item, "fixturenames", ())]
+    if waiting:
+        ids = {id(item) for item in waiting}
+        items[:] = [item for item in items if id(item) not in ids] + waiting
 
 
 def weights_of(model):

@@ -1,8 +1,9 @@
 """The book: notebooks committed clean, and the whole book builds with warnings as errors.
 
-The build runs in a fresh output folder, so every chapter executes against the
-package as it is now (no stale cache), and the HTML is checked for what a reader
-should see.
+The build runs in a fresh output folder whose jupyter-cache holds only the
+chapters that nbval has just executed alone (tests/conftest.py), so every page
+shows outputs of the package as it is now, each chapter executes once per
+session, and the HTML is checked for what a reader should see.
 """
 
 import json
@@ -39,6 +40,15 @@ def test_every_notebook_is_in_the_table_of_contents(path):
 def test_book_builds_and_has_an_index(built_book):
     assert (built_book / "index.html").exists()
     assert (built_book / "book" / "intro.html").exists()
+
+
+def test_the_build_executed_nothing_and_used_every_isolated_run(book_build):
+    assert len(book_build.cache_records) == len(NOTEBOOKS)
+    assert book_build.cache_records_after == book_build.cache_records, (
+        "the build added cache records, so it executed a chapter itself"
+    )
+    assert "Executing notebook" not in book_build.log
+    assert book_build.log.count("Using cached notebook") == len(NOTEBOOKS)
 
 
 def test_walkthrough_page_shows_its_figures_and_tables(built_book):

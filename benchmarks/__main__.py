@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: see :mod:`benchmarks`."""
+
+from .run import main
+
+main()
