@@ -12,3 +12,19 @@ do. The book's Performance page renders the JSON files committed under
 ``benchmarks/results/``. Nothing here is asserted in the tests: the tests
 check behaviour, this module informs decisions.
 """
+
+# The figures ``--json`` writes, exactly these keys; the book's table checks for them.
+KEYS = (
+    "naive_samples_per_s",
+    "pipeline_samples_per_s",
+    "train_step_flops_per_s",
+    "matmul_flops_per_s",
+    "chapter_seconds",
+    "book_seconds",
+    "import_overhead_s",
+    "cold_build_s",
+    "warm_build_s",
+    "device",
+)
+# Chapter budgets are stated relative to this chapter's time in the same build.
+WALKTHROUGH = "code_walkthrough"

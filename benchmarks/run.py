@@ -20,22 +20,10 @@ import tensorflow as tf  # noqa: E402
 
 import mmtutorial as mt  # noqa: E402
 
+from . import WALKTHROUGH  # noqa: E402
 from .flops import model_flops  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-KEYS = (
-    "naive_samples_per_s",
-    "pipeline_samples_per_s",
-    "train_step_flops_per_s",
-    "matmul_flops_per_s",
-    "chapter_seconds",
-    "book_seconds",
-    "import_overhead_s",
-    "cold_build_s",
-    "warm_build_s",
-    "device",
-)
-WALKTHROUGH = "code_walkthrough"
 # The recipe the book recommends for training on a CPU, chosen by the measurements
 # below (see book/performance.md): mt.train.fit's tf.data pipeline with this batch.
 PIPELINE_BATCH = 256
