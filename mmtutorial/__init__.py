@@ -2,21 +2,23 @@
 
 Modules, in the order data flows through them:
 
-* :mod:`mmtutorial.data` -- the synthetic image + caption task and input checks
+* :mod:`mmtutorial.data` -- the synthetic image + caption task and input checks, and the
+  per-pixel segmentation tasks
 * :mod:`mmtutorial.encoders` -- one encoder per modality (CNN, LSTM)
 * :mod:`mmtutorial.fusion` -- serializable fusion layers (concatenation, gated, tensor,
-  low-rank, FiLM, cross-attention) and their registry
+  low-rank, FiLM, cross-attention) and their registry; the spatial fusions of a segmenter
 * :mod:`mmtutorial.heads` -- prediction heads
-* :mod:`mmtutorial.models` -- complete, compiled models
+* :mod:`mmtutorial.models` -- complete, compiled models (classifiers, dual encoders,
+  segmenters)
 * :mod:`mmtutorial.metrics` -- accuracy with its standard error, multi-label F-scores,
-  retrieval recall@k, from plain arrays
+  retrieval recall@k, segmentation IoU, from plain arrays
 * :mod:`mmtutorial.train` -- seeding, tf.data pipelines, fitting, evaluation
 * :mod:`mmtutorial.plots` -- the book's figures
 * :mod:`mmtutorial.notebook` -- what chapters show besides figures: package source,
   error messages, Markdown tables, numbers glued into the prose
 """
 
-from . import data, encoders, fusion, heads, metrics, models, notebook, plots, train
+from . import data, encoders, experiments, fusion, heads, metrics, models, notebook, plots, train
 
 __version__ = "0.1.0"
 
@@ -35,5 +37,6 @@ __all__ = [
     "train",
     "plots",
     "notebook",
+    "experiments",
     "__version__",
 ]

@@ -12,6 +12,13 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
   camera + range scan, scan + report
 * :mod:`~mmtutorial.data.scenes` -- :class:`SceneQuestionTask`, where a question
   decides which part of a scene matters (the fusion chapter)
+* :mod:`~mmtutorial.data.segmentation` -- ``segmentation.SceneSegmentationTask``,
+  a class for every pixel (21 classes) from a grey scene and its caption, with
+  derived ceilings; :class:`SegmentationSplit`, whose labels are label maps
+* :mod:`~mmtutorial.data.referring` -- ``referring.ReferringSegmentationTask``,
+  the mask of the one object a phrase names. The two segmentation tasks are
+  reached through their modules: their labels are maps, not the class ids that
+  ``TASKS`` and ``mt.train`` expect.
 * :mod:`~mmtutorial.data.folder` -- :func:`load_folder` for a folder of images
   plus a CSV file (stages in :mod:`~mmtutorial.data.folder_csv` and
   :mod:`~mmtutorial.data.folder_images`)
@@ -20,7 +27,7 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
 This package imports nothing from :mod:`mmtutorial` but :mod:`mmtutorial._checks`.
 """
 
-from . import audio, base, driving, medical, scenes
+from . import audio, base, driving, medical, referring, scenes, segmentation
 from .audio import SpokenWordSplit, SpokenWordTask, spectrogram_image, stft_magnitude
 from .base import DataSource, Split, Task
 from .checks import check_features
@@ -37,6 +44,7 @@ from .folder import (
 )
 from .medical import ScanReportSplit, ScanReportTask
 from .scenes import SceneQuestionSplit, SceneQuestionTask
+from .segmentation import SegmentationSplit, check_label_maps
 from .synthetic import COLOURS, MATERIALS, SHAPES, ShapeMaterialSplit, ShapeMaterialTask
 
 #: Every task class of the package, for code that treats them alike.
@@ -63,6 +71,8 @@ __all__ = [
     "ScanReportSplit",
     "SceneQuestionTask",
     "SceneQuestionSplit",
+    "SegmentationSplit",
+    "check_label_maps",
     "spectrogram_image",
     "stft_magnitude",
     # your own data
@@ -80,4 +90,6 @@ __all__ = [
     "driving",
     "medical",
     "scenes",
+    "segmentation",
+    "referring",
 ]

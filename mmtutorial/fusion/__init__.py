@@ -32,6 +32,11 @@ models instead of their features, is :func:`product_of_experts`
 (:mod:`~mmtutorial.fusion.late`); it is a function on probabilities, not a
 layer, so it is not in the registry.
 
+The spatial fusions of :mod:`~mmtutorial.fusion.spatial` (:class:`SpatialTile`,
+:class:`SpatialFiLM`, :class:`PixelWordAttention`) condition a feature map on
+text for a segmenter; they take tensors of two ranks, so they have their own
+lookup (:func:`get_spatial`, :func:`available_spatial`) instead of the registry.
+
 >>> from mmtutorial import fusion
 >>> fusion.available()
 ['concat', 'cross_attention', 'film', 'gated', 'low_rank', 'tensor']
@@ -52,6 +57,14 @@ from .film import FiLMFusion
 from .gated import GatedFusion
 from .late import product_of_experts
 from .low_rank import LowRankFusion
+from .spatial import (
+    PixelWordAttention,
+    SpatialFiLM,
+    SpatialFusion,
+    SpatialTile,
+    available_spatial,
+    get_spatial,
+)
 from .tensor import TensorFusion
 
 __all__ = [
@@ -66,4 +79,10 @@ __all__ = [
     "get",
     "available",
     "product_of_experts",
+    "SpatialFusion",
+    "SpatialTile",
+    "SpatialFiLM",
+    "PixelWordAttention",
+    "get_spatial",
+    "available_spatial",
 ]

@@ -1,0 +1,66 @@
+"""Trainings too long for a chapter's budget, run once by one command, with their results shipped.
+
+Each module here is a script (``python -m mmtutorial.experiments.<name>``)
+that trains a model with fixed, documented settings and writes two files into
+``mmtutorial/experiments/results/``: the model (``<name>.keras``, loadable in
+safe mode) and its training log (``<name>.json``: the settings, the loss per
+epoch, the seconds it took, the figures on its own test split). A chapter
+then loads the shipped model with :func:`load` and evaluates it live on scenes
+it draws afresh; ``tests/test_experiments.py`` checks that the shipped model
+still reaches the figures the chapter states.
+
+* :mod:`~mmtutorial.experiments.segmentation` -- the segmentation chapter's
+  networks: ``segmentation_image_only`` and ``segmentation_cross_attention``
+  (21 classes per pixel) and ``referring_cross_attention`` (one object's mask).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import pathlib
+
+#: Where the shipped models and logs live, inside the installed package.
+RESULTS = "results"
+
+
+def result_path(name: str, suffix: str) -> pathlib.Path:
+    """The shipped file ``results/<name><suffix>`` (``suffix`` is ``".keras"`` or ``".json"``)."""
+    if suffix not in (".keras", ".json"):
+        raise ValueError(f"suffix must be '.keras' or '.json'; received {suffix!r}")
+    path = pathlib.Path(
+        str(importlib.resources.files(__package__).joinpath(RESULTS, name + suffix))
+    )
+    if not path.exists():
+        shipped = sorted(p.stem for p in path.parent.glob("*.keras"))
+        raise FileNotFoundError(
+            f"no shipped result named {name!r} ({path} does not exist); shipped: {shipped}"
+        )
+    return path
+
+
+def load(name: str, folder=None):
+    """The model and training log ``name``, from ``folder`` or else the shipped results.
+
+    The model is loaded in safe mode: nothing but registered layers is
+    deserialized. Returns ``(model, log)``, the log as a dict.
+    """
+    import keras
+
+    from .. import models  # noqa: F401  (registers the layers the model is made of)
+
+    if folder is None:
+        model_file, log_file = result_path(name, ".keras"), result_path(name, ".json")
+    else:
+        model_file = pathlib.Path(folder) / f"{name}.keras"
+        log_file = pathlib.Path(folder) / f"{name}.json"
+        for path in (model_file, log_file):
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"load({name!r}, folder={str(folder)!r}): {path} is missing"
+                )
+    model = keras.saving.load_model(model_file, safe_mode=True)
+    return model, json.loads(log_file.read_text())
+
+
+__all__ = ["RESULTS", "load", "result_path"]
