@@ -527,10 +527,28 @@ class Segmenter(keras.Model):
         return super().predict(x, **kwargs)
 
     def predict_labels(self, x, batch_size: int = 128):
-        """The most probable class of every pixel, int32 ``(batch, height, width)``."""
+        """The most probable class of every pixel, int32 ``(batch, height, width)``.
+
+        Every batch the model sees has ``batch_size`` rows (the last one is
+        filled up with copies of the last sample, whose answers are dropped),
+        so the prediction step is traced once per model instead of once per
+        new batch shape, which TensorFlow would otherwise warn about.
+        """
         import numpy as np
 
-        probabilities = self.predict(x, batch_size=batch_size, verbose=0)
+        batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+        features, _ = self._checked(x)
+        if not isinstance(features, dict):
+            probabilities = self.predict(features, batch_size=batch_size, verbose=0)
+            return np.argmax(probabilities, axis=-1).astype("int32")
+        n = int(next(iter(features.values())).shape[0])
+        size = batch_size
+        fill = (-n) % size
+        padded = {
+            key: np.concatenate([np.asarray(v), np.repeat(np.asarray(v)[-1:], fill, axis=0)])
+            for key, v in features.items()
+        }
+        probabilities = super().predict(padded, batch_size=size, verbose=0)[:n]
         return np.argmax(probabilities, axis=-1).astype("int32")
 
 

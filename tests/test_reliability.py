@@ -24,7 +24,12 @@ import pytest
 import mmtutorial as mt
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-COVERED_BUILDERS = {"build_classifier", "assemble_classifier", "build_dual_encoder"}
+COVERED_BUILDERS = {
+    "build_classifier",
+    "assemble_classifier",
+    "build_dual_encoder",
+    "build_segmenter",
+}
 
 
 def _roundtrip(model, features, tmp_path):
@@ -100,6 +105,19 @@ def test_the_dual_encoder_survives_a_safe_roundtrip(task, small, tmp_path):
     mt.train.set_seed(0)
     model = mt.models.build_dual_encoder(task.image_shape, task.vocab_size, task.sequence_length)
     _roundtrip(model, small.features, tmp_path)
+
+
+@pytest.mark.parametrize("fusion", [None, "cross_attention"])
+def test_the_segmenter_survives_a_safe_roundtrip(fusion, tmp_path):
+    task = mt.data.segmentation.SceneSegmentationTask(image_size=16)
+    split = task.generate(16, seed=2)
+    mt.train.set_seed(0)
+    model = mt.models.build_segmenter(
+        task.image_shape, task.vocab_size, task.sequence_length, 21, fusion=fusion, filters=(4, 8)
+    )
+    model.fit(split, epochs=1, batch_size=8, verbose=0)
+    keys = ["image", "text"] if fusion else ["image"]
+    _roundtrip(model, {key: split.features[key] for key in keys}, tmp_path)
 
 
 def test_the_book_builds_models_only_through_covered_builders():

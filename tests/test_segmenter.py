@@ -363,3 +363,18 @@ def test_bad_training_data_is_named(change, message):
     features, labels = change(*batch())
     with pytest.raises(ValueError, match=message):
         model.fit(features, labels, epochs=1, verbose=0)
+
+
+def test_predict_labels_pads_to_one_batch_shape_and_drops_the_padding():
+    task = mt.data.segmentation.SceneSegmentationTask(image_size=16)
+    split = task.generate(11, seed=5)
+    mt.train.set_seed(0)
+    model = mt.models.build_segmenter(
+        task.image_shape, task.vocab_size, task.sequence_length, 21, fusion="film", filters=(4, 8)
+    )
+    expected = np.argmax(model.predict(split.features, verbose=0), axis=-1)
+    labels = model.predict_labels(split, batch_size=4)
+    assert labels.shape == (11, 16, 16) and labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, expected)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.predict_labels(split, batch_size=0)
