@@ -19,7 +19,7 @@ export PYTHONHASHSEED := 0
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test   run the whole test suite (sets up .venv first)"
-	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks)"
+	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks, no JAX run)"
 	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
 	@echo "make bench  measure training speed, FLOP/s and the book's build times (python -m benchmarks)"
 	@echo "make lint   ruff's lint and format checks (make format applies the formatting)"
@@ -61,7 +61,7 @@ test: $(STAMP) lint
 
 # The package's unit tests and doctests: what to run after every change.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not browser and not notebooks"
+	$(BIN)/python -m pytest -m "not book and not browser and not notebooks and not backends"
 
 # Every chapter re-executed with SEED = 0..4: each claim must hold for all of them (slow).
 check-seeds: $(STAMP)

@@ -28,6 +28,7 @@ _DEFAULTS = {
     "embedding_dim": 128,
     "text_units": 128,
     "fusion_config": None,
+    "modality_dropout": 0.0,
     "hidden_units": 128,
     "dropout": 0.5,
     "learning_rate": 1e-3,
@@ -113,8 +114,14 @@ def build_classifier(
             a token-level fusion), ``image_projection`` (per token with
             ``"tokens"``),
             ``embedding_dim``, ``text_units``, ``fusion_config`` (a dict of
-            keyword arguments for the fusion), ``hidden_units``, ``dropout``,
+            keyword arguments for the fusion), ``modality_dropout`` (the rate
+            of a :class:`~mmtutorial.fusion.ModalityDropout` on the inputs:
+            during training that share of samples sees a black image or an
+            all-padding caption), ``hidden_units``, ``dropout``,
             ``learning_rate`` (Adam) and ``compile`` (``False`` to skip it).
+            ``fusion="late"`` gives each modality its own head and combines
+            their class probabilities (:class:`~mmtutorial.fusion.LateFusion`;
+            ``fusion_config={"mode": "mean"}`` to average them).
             ``strategy``, a ``tf.distribute.Strategy``, builds the model
             under its scope, for :func:`mmtutorial.train.fit` to train on
             every replica (TensorFlow backend).
@@ -198,6 +205,7 @@ def build_classifier(
         encoders_by_key,
         num_classes,
         fusion=fusion_layer,
+        modality_dropout=opts["modality_dropout"],
         hidden_units=opts["hidden_units"],
         dropout=opts["dropout"],
         learning_rate=rate,
@@ -211,6 +219,8 @@ def assemble_classifier(
     fusion="concat",
     *,
     fusion_config: dict | None = None,
+    modality_dropout: float = 0.0,
+    absent: dict | None = None,
     hidden_units: int = 128,
     dropout: float = 0.5,
     learning_rate: float = 1e-3,
@@ -234,7 +244,16 @@ def assemble_classifier(
         num_classes: number of classes (>= 2).
         fusion: a registered fusion name or layer; ignored for one encoder.
         fusion_config: keyword arguments for the fusion.
-        hidden_units, dropout: the head's settings.
+        modality_dropout: the rate of a :class:`~mmtutorial.fusion.ModalityDropout`
+            applied to the model's inputs (0 for none; needs two or more
+            encoders): during training that share of samples loses one
+            modality, replaced by its absent value.
+        absent: key -> the value that stands for that modality when it is
+            missing (a constant that broadcasts to one sample); zeros for the
+            keys not given. :class:`~mmtutorial.fusion.ModalityDropout` and
+            ``mmtutorial.train.predict(..., missing=...)`` both use it.
+        hidden_units, dropout: the settings of the head (of each head, for a
+            fusion that combines predictions, such as ``"late"``).
         learning_rate: Adam's learning rate.
         compile: compile with the sparse categorical cross-entropy and accuracy.
         name: the model's name (default: the keys and the fusion).
@@ -264,6 +283,16 @@ def assemble_classifier(
             )
     num_classes = _checks.integer("num_classes", num_classes, minimum=2)
     _checks.positive("learning_rate", learning_rate)
+    modality_dropout = _checks.fraction("modality_dropout", modality_dropout)
+    if modality_dropout and len(encoders_by_key) < 2:
+        raise ValueError(
+            f"modality_dropout={modality_dropout} needs two or more modalities to drop one of; "
+            f"received only {list(encoders_by_key)}"
+        )
+    if absent is not None and (not isinstance(absent, dict) or set(absent) - set(encoders_by_key)):
+        raise ValueError(
+            f"absent must be a dict whose keys are among {list(encoders_by_key)}; received {absent!r}"
+        )
     fusion_layer = None
     if len(encoders_by_key) > 1:
         fusion_layer = fusion_module.get(fusion, **(fusion_config or {}))
@@ -283,16 +312,36 @@ def assemble_classifier(
                 f"its output shape is {shape}"
             )
 
-    inputs, features = {}, []
+    inputs = {}
     for key, encoder in encoders_by_key.items():
         spec = encoder.inputs[0]
         inputs[key] = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=key)
-        features.append(encoder(inputs[key]))
-    fused = fusion_layer(features) if fusion_layer is not None else features[0]
-    head = heads.classification_head(num_classes, hidden_units=hidden_units, dropout=dropout)
+    given = list(inputs.values())
+    if modality_dropout or absent:
+        keys = list(inputs)
+        given = fusion_module.ModalityDropout(
+            modality_dropout,
+            fill_values=[(absent or {}).get(key) for key in keys],
+            names=keys,
+            name="modality_dropout",
+        )(given)
+    features = [encoder(x) for encoder, x in zip(encoders_by_key.values(), given)]
+    if getattr(fusion_layer, "fuses_predictions", False):
+        # Late fusion: a head per modality, then the rule that merges their probabilities.
+        predictions = [
+            heads.classification_head(
+                num_classes, hidden_units=hidden_units, dropout=dropout, name=f"{key}_head"
+            )(x)
+            for key, x in zip(inputs, features)
+        ]
+        outputs = fusion_layer(predictions)
+    else:
+        fused = fusion_layer(features) if fusion_layer is not None else features[0]
+        head = heads.classification_head(num_classes, hidden_units=hidden_units, dropout=dropout)
+        outputs = head(fused)
     if name is None:
         name = "_".join(inputs) + ("_" + fusion_layer.fusion_name if fusion_layer else "_only")
-    model = keras.Model(inputs=inputs, outputs=head(fused), name=name)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=name)
     if compile:
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=learning_rate),

@@ -13,12 +13,21 @@ import tensorflow as tf
 
 from . import _checks
 from . import data as data_module
+from .fusion import ModalityDropout
 
 # Re-exported: their home is mmtutorial.metrics, and chapters and readers call them from here.
 from .metrics import f_scores, match_ranks, recall_at_k
 from .models import input_keys
 
-__all__ = ["set_seed", "model_spec", "make_dataset", "fit", "predict", "evaluate"]
+__all__ = [
+    "set_seed",
+    "model_spec",
+    "make_dataset",
+    "fit",
+    "predict",
+    "evaluate",
+    "absent_value",
+]
 
 
 def _predict(model, dataset):
@@ -309,7 +318,67 @@ def fit(
     )
 
 
-def predict(model: keras.Model, features, *, batch_size: int = 256) -> np.ndarray:
+def absent_value(model: keras.Model, key: str) -> np.ndarray:
+    """What ``model`` takes for input ``key`` when that modality is missing, for one sample.
+
+    A model built with ``modality_dropout`` or ``absent``
+    (:func:`mmtutorial.models.assemble_classifier`) learnt it from its
+    :class:`~mmtutorial.fusion.ModalityDropout` layer; for any other model it
+    is zeros: a black image, an all-padding caption (token id 0), a zero
+    feature vector.
+
+    Returns:
+        An array of the input's shape (without the batch axis) and dtype.
+    """
+    spec = model_spec(model)
+    if key not in spec["inputs"]:
+        raise ValueError(f"the model has no input {key!r}; its inputs are {list(spec['keys'])}")
+    shape, dtype = spec["inputs"][key]
+    for layer in model.layers:
+        if isinstance(layer, ModalityDropout) and layer.names and key in layer.names:
+            value = layer.absent_value(layer.names.index(key))
+            if value is not None:
+                return np.broadcast_to(value, shape).astype(dtype)
+    return np.zeros(shape, dtype)
+
+
+def _with_missing(model, features, missing):
+    """``features`` with the inputs named in ``missing`` replaced by their absent value."""
+    if missing is None or (isinstance(missing, (tuple, list)) and not missing):
+        return features
+    names = (missing,) if isinstance(missing, str) else missing
+    keys = input_keys(model)
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"missing must be an input name or a tuple of them, from {list(keys)}; "
+            f"received {missing!r}"
+        )
+    unknown = [n for n in names if n not in keys]
+    if unknown:
+        raise ValueError(
+            f"missing names {unknown}, which the model does not take; its inputs are {list(keys)}"
+        )
+    present = [k for k in keys if k not in names]
+    if not present:
+        raise ValueError(
+            f"missing={missing!r} leaves the model no input at all; name at most "
+            f"{len(keys) - 1} of {list(keys)}"
+        )
+    if not isinstance(features, dict) or present[0] not in features:
+        raise ValueError(
+            f"features must be a dict that holds the inputs that are not missing, {present}; "
+            f"received {type(features).__name__}"
+            + (f" with keys {sorted(features)}" if isinstance(features, dict) else "")
+        )
+    count = len(features[present[0]])
+    replaced = dict(features)
+    for name in names:
+        value = absent_value(model, name)
+        replaced[name] = np.broadcast_to(value, (count,) + value.shape).copy()
+    return replaced
+
+
+def predict(model: keras.Model, features, *, batch_size: int = 256, missing=None) -> np.ndarray:
     """Class probabilities ``(n, num_classes)`` for checked inputs.
 
     ``features`` is a :class:`~mmtutorial.data.Split` of any task, a
@@ -317,17 +386,27 @@ def predict(model: keras.Model, features, *, batch_size: int = 256) -> np.ndarra
     modalities than the model uses (a split's features suit every model). A
     model with a dict of named outputs (for example one that extracts several
     kinds of features at once) gives a dict of arrays with the same names.
+
+    ``missing`` names inputs that are absent, for example ``("text",)`` for
+    images without captions: each is replaced by :func:`absent_value`, what
+    the model was trained to see for a missing modality (the features may
+    then leave that key out). Nothing is replaced unless it is named here.
     """
     features, _ = _unpack(features)
+    features = _with_missing(model, features, missing)
     dataset = make_dataset(features, batch_size=batch_size, model=model)
     return _predict(model, dataset)
 
 
-def evaluate(model: keras.Model, split, *, batch_size: int = 256) -> float:
-    """Accuracy of ``model`` on a :class:`~mmtutorial.data.Split` of any task or ``(features, labels)``."""
+def evaluate(model: keras.Model, split, *, batch_size: int = 256, missing=None) -> float:
+    """Accuracy of ``model`` on a :class:`~mmtutorial.data.Split` of any task or ``(features, labels)``.
+
+    ``missing`` works as in :func:`predict`.
+    """
     features, labels = _unpack(split)
     if labels is None:
         raise ValueError("evaluate needs labels: pass a Split or a (features, labels) pair")
+    features = _with_missing(model, features, missing)
     dataset = make_dataset(features, labels, batch_size=batch_size, model=model)
     probabilities = _predict(model, dataset)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))

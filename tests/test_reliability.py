@@ -49,6 +49,12 @@ CLASSIFIER_OPTIONS = [
     {"image_pooling": "avg"},
     {"image_pooling": "max", "image_projection": 32},
     {"embedding_dim": 32, "text_units": 32},
+    {"fusion": "sum"},
+    {"fusion": "product", "fusion_config": {"units": 32}},
+    {"fusion": "late"},
+    {"fusion": "late", "fusion_config": {"mode": "mean"}},
+    {"fusion": "gated", "fusion_config": {"single_gate": True}},
+    {"modality_dropout": 0.3},
 ]
 
 

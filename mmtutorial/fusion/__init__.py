@@ -10,9 +10,13 @@ one vector per modality ``(batch, features)``, 3 for token sequences
 
 * ``"concat"`` (:class:`ConcatFusion`, :mod:`~mmtutorial.fusion.concat`):
   ``[x_1; x_2; ...]``, no weights.
+* ``"sum"`` and ``"product"`` (:class:`SumFusion`, :class:`ProductFusion`,
+  :mod:`~mmtutorial.fusion.sum`, :mod:`~mmtutorial.fusion.product`):
+  ``x_1 + x_2 + ...`` and ``x_1 * x_2 * ...`` entry by entry, each input first
+  projected to a common width when the widths differ.
 * ``"gated"`` (:class:`GatedFusion`, :mod:`~mmtutorial.fusion.gated`): a gated
   multimodal unit; learned, per-sample gates decide how much of each modality
-  to pass on.
+  to pass on (``single_gate=True``: the paper's bimodal unit, one sigmoid gate).
 * ``"tensor"`` (:class:`TensorFusion`, :mod:`~mmtutorial.fusion.tensor`): the
   outer product of ``[x_m; 1]``, every product of features across 2 or 3
   modalities, no weights.
@@ -24,13 +28,17 @@ one vector per modality ``(batch, features)``, 3 for token sequences
 * ``"cross_attention"`` (:class:`CrossAttentionFusion`,
   :mod:`~mmtutorial.fusion.attention`): the only fusion with ``input_rank``
   3; each modality's tokens attend to the other's, then both are pooled.
+* ``"late"`` (:class:`LateFusion`, :mod:`~mmtutorial.fusion.late`): combines
+  class probabilities, one per modality, by a product of experts or a mean;
+  a model builder puts a head in front of it for each modality (its
+  ``fuses_predictions`` is True). :func:`product_of_experts` is the same rule
+  in NumPy, for models trained apart.
 
 The base class and the registry (:func:`register`, :func:`get`,
 :func:`available`) live in :mod:`~mmtutorial.fusion.base`, which imports none
-of the fusions. Late fusion, which combines the predictions of separate
-models instead of their features, is :func:`product_of_experts`
-(:mod:`~mmtutorial.fusion.late`); it is a function on probabilities, not a
-layer, so it is not in the registry.
+of the fusions. :class:`ModalityDropout` (:mod:`~mmtutorial.fusion.dropout`)
+is not a fusion but goes in front of one: during training it blanks out a
+whole modality of some samples, so that the model copes when one is missing.
 
 The spatial fusions of :mod:`~mmtutorial.fusion.spatial` (:class:`SpatialTile`,
 :class:`SpatialFiLM`, :class:`PixelWordAttention`) condition a feature map on
@@ -39,7 +47,7 @@ lookup (:func:`get_spatial`, :func:`available_spatial`) instead of the registry.
 
 >>> from mmtutorial import fusion
 >>> fusion.available()
-['concat', 'cross_attention', 'film', 'gated', 'low_rank', 'tensor']
+['concat', 'cross_attention', 'film', 'gated', 'late', 'low_rank', 'product', 'sum', 'tensor']
 >>> layer = fusion.get("gated", units=32)
 >>> layer.input_rank, fusion.get("cross_attention").input_rank
 (2, 3)
@@ -53,10 +61,12 @@ from __future__ import annotations
 from .attention import CrossAttentionFusion
 from .base import Fusion, available, get, register
 from .concat import ConcatFusion
+from .dropout import ModalityDropout
 from .film import FiLMFusion
 from .gated import GatedFusion
-from .late import product_of_experts
+from .late import LateFusion, product_of_experts
 from .low_rank import LowRankFusion
+from .product import ProductFusion
 from .spatial import (
     PixelWordAttention,
     SpatialFiLM,
@@ -65,16 +75,21 @@ from .spatial import (
     available_spatial,
     get_spatial,
 )
+from .sum import SumFusion
 from .tensor import TensorFusion
 
 __all__ = [
     "Fusion",
     "ConcatFusion",
+    "SumFusion",
+    "ProductFusion",
     "GatedFusion",
     "TensorFusion",
     "LowRankFusion",
     "FiLMFusion",
     "CrossAttentionFusion",
+    "LateFusion",
+    "ModalityDropout",
     "register",
     "get",
     "available",

@@ -25,10 +25,19 @@ class GatedFusion(_WeightedFusion):
     softmax of ``(a_1, a_2)`` is exactly ``(g, 1 - g)``. :meth:`gates` returns
     the gates, to see which modality the model relies on for each sample.
 
+    ``single_gate=True`` builds the paper's bimodal unit itself, for exactly
+    two modalities: one gate ``g = sigmoid(V [x_1; x_2] + c)`` and
+    ``z = g * h_1 + (1 - g) * h_2``. It computes the same family of functions
+    as the default with half the gate weights (the softmax form learns
+    ``a_1`` and ``a_2`` where only their difference matters).
+
     Args:
         units: width of the hidden vectors and of the output (>= 1).
         activation: the name of the Keras activation applied to ``h_m``
             (``"tanh"`` as in the paper; ``"relu"``, ``"linear"``, ...).
+        single_gate: ``True`` for the bimodal unit with one sigmoid gate
+            (two inputs only); ``False`` (the default) for a softmax gate per
+            modality, which takes any number of inputs.
         **kwargs: ``keras.layers.Layer`` arguments such as ``name``.
 
     Returns:
@@ -43,10 +52,13 @@ class GatedFusion(_WeightedFusion):
         ((2, 8), (2, 2, 8))
     """
 
-    def __init__(self, units=64, activation="tanh", **kwargs):
+    def __init__(self, units=64, activation="tanh", single_gate=False, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.units = _checks.integer("units", units, minimum=1, owner=owner)
+        self.single_gate = _checks.boolean("single_gate", single_gate, owner=owner)
+        if self.single_gate:
+            self.max_inputs = 2  # the bimodal unit; the softmax form takes any number
         message = (
             f"{owner}: activation must be the name of a Keras activation such as 'tanh' or "
             f"'relu'; received {activation!r}"
@@ -69,16 +81,21 @@ class GatedFusion(_WeightedFusion):
             self.add_weight(shape=(self.units,), initializer="zeros", name=f"bias_{m}")
             for m in range(n)
         ]
-        # V_1 ... V_N side by side: column block m holds modality m's gate logits.
+        # V_1 ... V_N side by side: column block m holds modality m's gate logits
+        # (one block only for the single sigmoid gate).
+        blocks = 1 if self.single_gate else n
         self.gate_kernel = self.add_weight(
-            shape=(sum(dims), n * self.units), initializer="glorot_uniform", name="gate_kernel"
+            shape=(sum(dims), blocks * self.units), initializer="glorot_uniform", name="gate_kernel"
         )
         self.gate_bias = self.add_weight(
-            shape=(n * self.units,), initializer="zeros", name="gate_bias"
+            shape=(blocks * self.units,), initializer="zeros", name="gate_bias"
         )
 
     def _gates(self, inputs):
         logits = ops.matmul(ops.concatenate(inputs, axis=-1), self.gate_kernel) + self.gate_bias
+        if self.single_gate:
+            gate = ops.sigmoid(logits)
+            return ops.stack([gate, 1.0 - gate], axis=1)
         logits = ops.reshape(logits, (-1, len(inputs), self.units))
         return ops.softmax(logits, axis=1)
 
@@ -114,4 +131,9 @@ class GatedFusion(_WeightedFusion):
         return self.units
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "single_gate": self.single_gate,
+        }

@@ -1,19 +1,129 @@
 """Late fusion: combine the class probabilities of single-modality models.
 
-The layers of this package fuse *features*, inside one model (early or
-intermediate fusion). Late fusion instead trains one model per modality and
-combines their predictions. :func:`product_of_experts` does it by Bayes' rule.
-It works on probabilities, not tensors inside a model, so it is a NumPy
-function rather than a layer, and it is not in the registry of
-:func:`~mmtutorial.fusion.available`. (:mod:`mmtutorial.heads` re-exports it
-as ``heads.product_of_experts``.)
+The other layers of this package fuse *features*, inside one model (early or
+intermediate fusion). Late fusion combines *predictions* instead: one head
+per modality gives class probabilities, and a fixed rule merges them.
+
+* :class:`LateFusion` (registered as ``"late"``) is that rule as a layer, so
+  ``build_classifier(..., fusion="late")`` builds one head per modality and
+  trains them together through it; the model saves and loads like any other.
+* :func:`product_of_experts` is the product rule in NumPy, for the
+  probabilities of models trained apart. (:mod:`mmtutorial.heads`
+  re-exports it as ``heads.product_of_experts``.)
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
+from keras import ops
 
-__all__ = ["product_of_experts"]
+from .. import _checks
+from .base import Fusion, register
+
+__all__ = ["LateFusion", "product_of_experts"]
+
+_MODES = ("product", "mean")
+
+
+@register("late")
+class LateFusion(Fusion):
+    """Late fusion: merge each modality's class probabilities by a product of experts or a mean.
+
+    Each input is one modality's class probabilities ``p_k = p(y | x_k)``,
+    shape ``(batch, num_classes)``. With ``mode="product"`` the layer applies
+    Bayes' rule for inputs that are independent given the class,
+
+    ``p(y | x_1, ..., x_K) = softmax(sum_k log p_k - (K - 1) log p(y))``,
+
+    where ``p(y)`` is ``prior`` (the prior is in every expert's posterior
+    once, so it is divided out ``K - 1`` times; equally likely classes cancel).
+    With ``mode="mean"`` it averages, ``(1 / K) sum_k p_k``, a mixture in
+    which no expert can veto a class. Either way the output is a probability
+    vector per sample, as a classification head's is, so a model ends with
+    this layer instead of a head (:func:`mmtutorial.models.assemble_classifier`
+    builds the heads in front of it: its ``fuses_predictions`` is True).
+
+    Because each expert sees one modality, late fusion can only add up (in
+    log space, for the product) what each modality says on its own: a label
+    that depends on an *interaction* between the modalities, such as "the
+    shape in the quadrant the question names", is out of its reach.
+
+    Args:
+        mode: ``"product"`` (the default) or ``"mean"``.
+        prior: ``None`` for equally likely classes, or the ``num_classes``
+            class probabilities ``p(y)``, all positive (used by ``"product"``).
+        **kwargs: ``keras.layers.Layer`` arguments such as ``name``.
+
+    Returns:
+        Called on ``K >= 2`` tensors ``(batch, num_classes)``, a tensor
+        ``(batch, num_classes)`` whose rows sum to 1.
+
+    Example:
+        >>> import numpy as np
+        >>> image = np.array([[0.7, 0.3, 0.0]])  # the image rules out class 2
+        >>> text = np.array([[0.0, 0.3, 0.7]])   # the caption rules out class 0
+        >>> np.asarray(LateFusion()([image, text]), dtype=float).round(3).tolist()
+        [[0.0, 1.0, 0.0]]
+        >>> np.asarray(LateFusion(mode="mean")([image, text]), dtype=float).round(3).tolist()
+        [[0.35, 0.3, 0.35]]
+    """
+
+    fuses_predictions = True
+
+    def __init__(self, mode="product", prior=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.mode = _checks.choice("mode", mode, _MODES, owner=owner)
+        if prior is not None:
+            values = np.asarray(prior, dtype="float64")
+            if (
+                values.ndim != 1
+                or values.size < 2
+                or not (np.isfinite(values).all() and (values > 0).all())
+            ):
+                raise ValueError(
+                    f"{owner}: prior must be None or a list of at least 2 positive, finite class "
+                    f"probabilities; received {prior!r}"
+                )
+            prior = [float(v) for v in values / values.sum()]
+        self.prior = prior
+
+    def build(self, input_shape):
+        shapes = self._check_shapes(self._as_shapes(input_shape))
+        self.fused_dim([s[-1] for s in shapes])
+        super().build(input_shape)
+
+    def fused_dim(self, dims):
+        if len(set(dims)) != 1:
+            raise ValueError(
+                f"{type(self).__name__} combines class probabilities, so every input needs the "
+                f"same number of classes; received widths {list(dims)}"
+            )
+        if self.prior is not None and len(self.prior) != dims[0]:
+            raise ValueError(
+                f"{type(self).__name__}: prior has {len(self.prior)} classes but the inputs have "
+                f"{dims[0]}"
+            )
+        return dims[0]
+
+    def fuse(self, inputs):
+        if self.mode == "mean":
+            total = inputs[0]
+            for p in inputs[1:]:
+                total = total + p
+            return total / len(inputs)
+        tiny = keras.backend.epsilon()
+        log_posterior = ops.log(ops.maximum(inputs[0], tiny))
+        for p in inputs[1:]:
+            log_posterior = log_posterior + ops.log(ops.maximum(p, tiny))
+        if self.prior is not None:
+            log_prior = ops.cast(np.log(np.asarray(self.prior)), log_posterior.dtype)
+            log_posterior = log_posterior - (len(inputs) - 1) * log_prior
+        return ops.softmax(log_posterior, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "prior": self.prior}
 
 
 def product_of_experts(probabilities_list, prior=None):

@@ -23,7 +23,10 @@ ALL_CLASSES = {
     "cross_attention": fusion.CrossAttentionFusion,
     "film": fusion.FiLMFusion,
     "gated": fusion.GatedFusion,
+    "late": fusion.LateFusion,
     "low_rank": fusion.LowRankFusion,
+    "product": fusion.ProductFusion,
+    "sum": fusion.SumFusion,
     "tensor": fusion.TensorFusion,
 }
 
@@ -178,13 +181,18 @@ CONFIGS = {
     "tensor": {"max_dim": 1000},
     "low_rank": {"units": 6, "rank": 2},
     "film": {"conditioned": 1},
+    "sum": {"units": 4},
+    "product": {},
+    "late": {"mode": "mean"},
 }
+# Late fusion combines class probabilities: every input needs the same width.
+INPUT_WIDTHS = {"late": (5, 5)}
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_config_round_trips_through_safe_deserialization(name):
     layer = fusion.get(name, name="fuser", **CONFIGS[name])
-    xs = random_inputs(3, 5)
+    xs = random_inputs(*INPUT_WIDTHS.get(name, (3, 5)))
     before = to_numpy(layer(xs))
     serialized = keras.saving.serialize_keras_object(layer)
     again = keras.saving.deserialize_keras_object(serialized, safe_mode=True)

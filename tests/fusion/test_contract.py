@@ -21,21 +21,27 @@ CONFIGS = {
     "cross_attention": {"units": 8, "num_heads": 2, "dropout": 0.1},
     "film": {"conditioned": 1},
     "gated": {"units": 6, "activation": "relu"},
+    "late": {"mode": "product", "prior": [0.1, 0.2, 0.3, 0.4]},
     "low_rank": {"units": 6, "rank": 2},
+    "product": {"units": 4},
+    "sum": {"units": 7},
     "tensor": {"max_dim": 1000},
 }
 
 BATCH = 4
 WIDTHS = (3, 5, 2)
+# A fusion of class probabilities needs one width (the number of classes) for every input.
+WIDTHS_BY_NAME = {"late": (4, 4, 4)}
 LENGTHS = (4, 6, 3)
 
 
 def _shapes(layer, batch=BATCH):
     """One input shape per modality, as many as the layer needs, of the layer's ``input_rank``."""
     count = layer.min_inputs
+    widths = WIDTHS_BY_NAME.get(layer.fusion_name, WIDTHS)
     if layer.input_rank == 2:
-        return [(batch, d) for d in WIDTHS[:count]]
-    return [(batch, n, d) for n, d in zip(LENGTHS[:count], WIDTHS[:count])]
+        return [(batch, d) for d in widths[:count]]
+    return [(batch, n, d) for n, d in zip(LENGTHS[:count], widths[:count])]
 
 
 def _data(shapes, seed=0):

@@ -97,3 +97,33 @@ def test_constructor_names_the_bad_argument_and_value(kwargs, match):
 def test_numpy_integer_units_are_stored_as_ints():
     layer = fusion.GatedFusion(units=np.int64(8))
     assert type(layer.get_config()["units"]) is int
+
+
+def test_single_gate_is_the_bimodal_gmu_with_one_sigmoid_gate():
+    """single_gate=True: g = sigmoid(V [x_1; x_2] + c), z = g h_1 + (1 - g) h_2, half the gate weights."""
+    xs = random_inputs(3, 4)
+    layer = randomise(fusion.GatedFusion(units=6, single_gate=True), xs)
+    assert tuple(layer.gate_kernel.shape) == (7, 6) and tuple(layer.gate_bias.shape) == (6,)
+    h1 = np.tanh(xs[0] @ to_numpy(layer.kernels[0]) + to_numpy(layer.biases[0]))
+    h2 = np.tanh(xs[1] @ to_numpy(layer.kernels[1]) + to_numpy(layer.biases[1]))
+    logits = np.concatenate(xs, axis=-1) @ to_numpy(layer.gate_kernel) + to_numpy(layer.gate_bias)
+    g = 1.0 / (1.0 + np.exp(-logits))
+    np.testing.assert_allclose(to_numpy(layer(xs)), g * h1 + (1 - g) * h2, rtol=1e-5, atol=1e-5)
+    gates = to_numpy(layer.gates(xs))
+    np.testing.assert_allclose(gates[:, 0], g, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gates.sum(axis=1), 1.0, rtol=1e-6)
+    softmax_form = fusion.GatedFusion(units=6)
+    softmax_form(xs)
+    assert layer.count_params() == softmax_form.count_params() - (3 + 4 + 1) * 6
+
+
+def test_single_gate_takes_exactly_two_modalities():
+    layer = fusion.GatedFusion(units=4, single_gate=True)
+    with pytest.raises(ValueError, match=r"expects a list of 2 rank-2 tensors .*received shapes"):
+        layer(random_inputs(3, 4, 2))
+    with pytest.raises(ValueError, match="single_gate must be True or False; received 1"):
+        fusion.GatedFusion(single_gate=1)
+    config = layer.get_config()
+    assert config["single_gate"] is True
+    assert fusion.GatedFusion.from_config(config).max_inputs == 2
+    assert fusion.GatedFusion().max_inputs is None

@@ -13,7 +13,7 @@ Keras move it, this file is the one to update.
 from absl.testing import parameterized
 from keras.src import testing as keras_testing  # private, so pinned by requirements-lock.txt
 
-from mmtutorial import fusion
+from mmtutorial import fusion, heads
 
 BATCH = 2
 
@@ -32,6 +32,10 @@ CASES = {
         0,
     ),  # one factor per input
     "film": ({"conditioned": 1}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
+    # Widths 3 and 5 differ, so each input gets its own projection (kernel and bias) to 6.
+    "sum": ({"units": 6}, ((BATCH, 3), (BATCH, 5)), 6, 4, 0),
+    "product": ({}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
+    "late": ({"mode": "product"}, ((BATCH, 4), (BATCH, 4)), 4, 0, 0),
     # Two projections, 2 x 4 attention projections, 2 LayerNorms: 12 kernels and biases or
     # gammas and betas; one dropout (one seed generator) per direction.
     "cross_attention": (
@@ -58,6 +62,69 @@ class FusionHarnessTest(keras_testing.TestCase):
             input_shape=shapes,
             expected_output_shape=(BATCH, width),
             expected_output_dtype="float32",
+            expected_num_trainable_weights=trainable,
+            expected_num_non_trainable_weights=0,
+            expected_num_seed_generators=seeds,
+            expected_num_losses=0,
+            run_training_check=True,
+            run_mixed_precision_check=True,
+        )
+
+
+# The package's other layers, through the same harness. The encoders are built from Keras's own
+# layers only (Conv2D, Embedding, LSTM, ...), so they have none of their own to test here.
+# name -> (class, init_kwargs, input shapes, expected output shape, trainable weights, seeds).
+OTHER_LAYERS = {
+    "ResumableDropout": (
+        heads.ResumableDropout,
+        {"rate": 0.5, "seed": 1},
+        (BATCH, 6),
+        (BATCH, 6),
+        0,
+        1,
+    ),
+    "SimilarityLogits": (
+        heads.SimilarityLogits,
+        {"temperature": 0.1, "learnable": True},
+        ((BATCH, 4), (BATCH, 4)),
+        (BATCH, BATCH),
+        1,
+        0,
+    ),
+    "ModalityDropout": (
+        fusion.ModalityDropout,
+        {"rate": 0.5, "fill_values": [None, [0.5]], "seed": 2},
+        ((BATCH, 3), (BATCH, 5)),
+        ((BATCH, 3), (BATCH, 5)),
+        0,
+        1,
+    ),
+    "SpatialTile": (fusion.SpatialTile, {}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 8), 0, 0),
+    "SpatialFiLM": (fusion.SpatialFiLM, {}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 3), 4, 0),
+    "PixelWordAttention": (
+        fusion.PixelWordAttention,
+        {"units": 8, "num_heads": 2},
+        ((BATCH, 4, 4, 3), (BATCH, 6, 5)),
+        (BATCH, 4, 4, None),
+        None,
+        0,
+    ),
+}
+
+
+class OtherLayersHarnessTest(keras_testing.TestCase):
+    @parameterized.named_parameters(*[(name, name) for name in sorted(OTHER_LAYERS)])
+    def test_run_layer_test(self, name):
+        cls, init_kwargs, shapes, output_shape, trainable, seeds = OTHER_LAYERS[name]
+        several = isinstance(output_shape[0], tuple)  # one output per modality
+        if not several and output_shape[-1] is None:  # the width follows from the layer: ask it
+            output_shape = tuple(cls(**init_kwargs).compute_output_shape(shapes))
+        self.run_layer_test(
+            cls,
+            init_kwargs=init_kwargs,
+            input_shape=shapes,
+            expected_output_shape=output_shape,
+            expected_output_dtype=("float32",) * len(output_shape) if several else "float32",
             expected_num_trainable_weights=trainable,
             expected_num_non_trainable_weights=0,
             expected_num_seed_generators=seeds,

@@ -161,6 +161,106 @@ def test_is_exported_by_fusion_and_by_heads():
     assert mt.heads.product_of_experts is product_of_experts
 
 
-def test_is_a_function_on_probabilities_not_a_registered_layer():
+def test_the_function_is_not_a_layer_and_the_layer_is_registered_as_late():
     assert "product_of_experts" not in mt.fusion.available()
     assert product_of_experts.__module__ == "mmtutorial.fusion.late"
+    assert mt.fusion.get("late").__module__ == "mmtutorial.fusion.late"
+
+
+# -- LateFusion: the same rule as a layer, and as a model option ------------------------------
+
+
+@pytest.mark.parametrize("num_experts", [2, 3])
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_the_layer_computes_the_product_of_experts(num_experts, with_prior):
+    rng = np.random.default_rng(10 + num_experts)
+    experts = [random_probabilities(rng, (16, 5)).astype("float32") for _ in range(num_experts)]
+    prior = rng.dirichlet(np.ones(5)) if with_prior else None
+    layer = mt.fusion.LateFusion(prior=None if prior is None else prior.tolist())
+    got = keras.ops.convert_to_numpy(layer(experts))
+    np.testing.assert_allclose(got, reference_product(experts, prior), rtol=1e-4, atol=1e-6)
+
+
+def test_the_mean_mode_averages_and_cannot_veto():
+    image = np.array([[0.7, 0.3, 0.0]], "float32")
+    text = np.array([[0.0, 0.3, 0.7]], "float32")
+    mean = keras.ops.convert_to_numpy(mt.fusion.LateFusion(mode="mean")([image, text]))
+    np.testing.assert_allclose(mean, (image + text) / 2, rtol=1e-6)
+    product = keras.ops.convert_to_numpy(mt.fusion.LateFusion()([image, text]))
+    assert product[0].argmax() == 1 and mean[0, 1] < mean[0, 0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"mode": "max"}, r"mode must be one of \['product', 'mean'\]; received 'max'"),
+        ({"prior": [0.5, -0.5]}, r"prior must be None or a list .*received \[0.5, -0.5\]"),
+        ({"prior": [1.0]}, "received \\[1.0\\]"),
+    ],
+)
+def test_the_layer_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mt.fusion.LateFusion(**kwargs)
+
+
+def test_the_layer_needs_one_number_of_classes():
+    with pytest.raises(ValueError, match=r"same number of classes; received widths \[3, 4\]"):
+        mt.fusion.LateFusion()([np.ones((2, 3)), np.ones((2, 4))])
+    with pytest.raises(ValueError, match="prior has 2 classes but the inputs have 3"):
+        mt.fusion.LateFusion(prior=[0.5, 0.5])([np.ones((2, 3)), np.ones((2, 3))])
+
+
+def test_build_classifier_late_gives_each_modality_its_own_head(task, small, tmp_path):
+    mt.train.set_seed(0)
+    model = mt.models.build_classifier(
+        task.image_shape,
+        task.vocab_size,
+        task.sequence_length,
+        task.num_classes,
+        fusion="late",
+        image_filters=(8, 8, 8),
+        text_units=16,
+        embedding_dim=8,
+        hidden_units=16,
+    )
+    heads = {layer.name for layer in model.layers if layer.name.endswith("_head")}
+    assert heads == {"image_head", "text_head"}
+    assert model.layers[-1].fusion_name == "late" and model.output_shape == (None, 21)
+    mt.train.fit(model, small, epochs=1, batch_size=16, seed=0)
+    # The model's output is the product of its two heads' probabilities, renormalised.
+    image_probs = model.get_layer("image_head")(model.get_layer("image_encoder")(small.images))
+    text_probs = model.get_layer("text_head")(model.get_layer("text_encoder")(small.tokens))
+    expected = product_of_experts(
+        [keras.ops.convert_to_numpy(image_probs), keras.ops.convert_to_numpy(text_probs)]
+    )
+    got = mt.train.predict(model, small)
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)
+    path = tmp_path / "late.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(mt.train.predict(restored, small), got)
+
+
+def test_late_fusion_cannot_learn_a_label_that_is_an_interaction():
+    """The label is x_1 XOR x_2: each modality alone says nothing, so neither expert can help."""
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, size=(2000, 2))
+    features = {
+        "a": (bits[:, :1] + 0.05 * rng.normal(size=(2000, 1))).astype("float32"),
+        "b": (bits[:, 1:] + 0.05 * rng.normal(size=(2000, 1))).astype("float32"),
+    }
+    labels = bits[:, 0] ^ bits[:, 1]
+    accuracy = {}
+    for name in ("late", "concat"):
+        mt.train.set_seed(0)
+        model = mt.models.assemble_classifier(
+            {k: keras.Sequential([keras.Input((1,)), keras.layers.Identity()]) for k in "ab"},
+            2,
+            fusion=name,
+            hidden_units=16,
+            dropout=0.0,
+            learning_rate=0.01,
+        )
+        mt.train.fit(model, (features, labels), epochs=20, batch_size=64, seed=0)
+        accuracy[name] = mt.train.evaluate(model, (features, labels))
+    assert accuracy["late"] < 0.6 < 0.95 < accuracy["concat"], accuracy
