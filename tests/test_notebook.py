@@ -132,9 +132,9 @@ def test_show_error_keeps_a_long_path_whole(capsys):
 
 
 def test_show_error_calls_a_function_and_checks_that_it_fails(capsys):
-    notebook.show_error(lambda: mt.fusion.get("sum"), expected=ValueError)
+    notebook.show_error(lambda: mt.fusion.get("bilinear"), expected=ValueError)
     shown = capsys.readouterr().out
-    assert shown.startswith("ValueError: ") and "'sum'" in shown
+    assert shown.startswith("ValueError: ") and "'bilinear'" in shown
     with pytest.raises(AssertionError, match="was expected to raise ValueError, but it returned"):
         notebook.show_error(lambda: 1, expected=ValueError)
     with pytest.raises(KeyError):  # another error than the expected one is not hidden
