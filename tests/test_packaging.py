@@ -56,7 +56,7 @@ def test_the_repository_url_lives_in_config_only():
 
 
 def _pyproject():
-    import tomllib  # Python 3.11+; the lock pins the test environment to 3.11 or newer here
+    import tomllib
 
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
