@@ -43,6 +43,14 @@ $(STAMP): requirements-lock.txt pyproject.toml
 		$$(grep -E '^setuptools==' requirements-lock.txt)
 	@touch $@
 
+# axe-core, the accessibility engine tests/test_browser.py injects into every page,
+# at the version package-lock.json pins (npm ci never re-resolves).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # jupyter-cache keys a chapter on its own code only: when the package (any file
 # under mmtutorial/, sub-packages and shipped data included) or the environment
 # changes, start the build afresh so no page shows stale outputs.
@@ -58,7 +66,7 @@ book: $(STAMP) _build/.sources
 	@echo
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP) lint
+test: $(STAMP) $(NODE_STAMP) lint
 	$(BIN)/python -m pytest
 
 # Every chapter executes once: alone in an empty folder under nbval, a worker per CPU
