@@ -13,13 +13,14 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: book test test-fast check-seeds bench bench-quick lint format lab lock clean help
+.PHONY: book test test-fast test-hosted check-seeds bench bench-quick lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test   run the whole test suite (sets up .venv first)"
-	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks, no JAX run)"
+	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks, no JAX run, no hosted run)"
+	@echo "make test-hosted  every chapter installed and run as on Colab, offline (slow)"
 	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
 	@echo "make bench  measure training speed, FLOP/s and the book's build times (python -m benchmarks)"
 	@echo "make lint   ruff's lint and format checks (make format applies the formatting)"
@@ -28,13 +29,26 @@ help:
 	@echo "make clean  remove _build (keeps .venv)"
 
 $(STAMP): requirements-lock.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.x)")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.x)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || \
 		$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmtutorial)" >/dev/null
+	@# The build backend the lock pins, as a wheel: tests/test_hosted.py serves it from its
+	@# stand-in package index, where installing the package from its repository needs it.
+	rm -rf $(VENV)/build-backend
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --dest $(VENV)/build-backend \
+		$$(grep -E '^setuptools==' requirements-lock.txt)
+	@touch $@
+
+# axe-core, the accessibility engine tests/test_browser.py injects into every page,
+# at the version package-lock.json pins (npm ci never re-resolves).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # jupyter-cache keys a chapter on its own code only: when the package (any file
@@ -52,16 +66,21 @@ book: $(STAMP) _build/.sources
 	@echo
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP) lint
+test: $(STAMP) $(NODE_STAMP) lint
 	$(BIN)/python -m pytest
 
 # Every chapter executes once: alone in an empty folder under nbval, a worker per CPU
 # core (MMTUTORIAL_NOTEBOOK_WORKERS=N to change it), while the unit tests run; the
 # book is then built from those executed notebooks (tests/conftest.py).
 
+# Every chapter installed and run as on a hosted service, from the index and from the
+# repository (tests/test_hosted.py; make test runs one representative chapter).
+test-hosted: $(STAMP)
+	MMTUTORIAL_HOSTED_ALL=1 $(BIN)/python -m pytest tests/test_hosted.py
+
 # The package's unit tests and doctests: what to run after every change.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not browser and not notebooks and not backends"
+	$(BIN)/python -m pytest -m "not book and not browser and not notebooks and not backends and not hosted"
 
 # Every chapter re-executed with SEED = 0..4: each claim must hold for all of them (slow).
 check-seeds: $(STAMP)
@@ -78,6 +97,7 @@ bench-quick: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -89,7 +109,7 @@ lab: $(STAMP)
 lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra book --extra test --universal \
-		--python-version 3.10 --quiet -o requirements-lock.txt
+		--python-version 3.11 --quiet -o requirements-lock.txt
 
 clean:
 	rm -rf _build

@@ -42,6 +42,14 @@ def test_book_builds_and_has_an_index(built_book):
     assert (built_book / "book" / "intro.html").exists()
 
 
+def test_the_build_keeps_its_underscore_folders_on_github_pages(built_book):
+    """Pages runs Jekyll, which drops _static/ and _images/, unless the site has a .nojekyll."""
+    assert (built_book / ".nojekyll").is_file(), (
+        "the build has no .nojekyll (sphinx.ext.githubpages)"
+    )
+    assert (built_book / "_static").is_dir()
+
+
 def test_the_build_executed_nothing_and_used_every_isolated_run(book_build):
     assert len(book_build.cache_records) == len(NOTEBOOKS)
     assert book_build.cache_records_after == book_build.cache_records, (

@@ -16,6 +16,12 @@ they behave as on a web host. Every other request is refused and recorded: the
 book must work offline, as CI and many readers are. One more test opens a page
 straight from disk (file://), as the README tells readers to.
 
+Every page is read at 1280x800, a common laptop screen: no code block or
+text output may scroll sideways there. axe-core (the engine behind
+Lighthouse's accessibility audit; npm's `axe-core`, pinned by
+package-lock.json and installed by `make test`) audits every page in the light
+and in the dark theme: no serious or critical violation may remain.
+
 Screenshots of the intro, the walkthrough and the search results go to
 test-artifacts/.
 """
@@ -35,6 +41,9 @@ pytestmark = pytest.mark.browser
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 ORIGIN = "https://mmtutorial-book.invalid"
+VIEWPORT = {"width": 1280, "height": 800}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+THEMES = ("light", "dark")
 NOTEBOOK_PAGES = sorted(f"book/{path.stem}.html" for path in (ROOT / "book").glob("*.ipynb"))
 SCREENSHOTS = {"book/intro.html": "intro.png", "book/code_walkthrough.html": "code_walkthrough.png"}
 # What TensorFlow, absl and Python write when something goes wrong or is merely chatty.
@@ -72,6 +81,25 @@ INSPECT = """() => ({
             || /(^|\\.)(colab\\.research\\.google\\.com|mybinder\\.org)$/.test(link.hostname))
         .map((link) => link.href),
 })"""
+
+
+# Code blocks (code cells, and code in the prose) and text outputs wider than their box.
+OVERFLOW = """() => Array.from(document.querySelectorAll("div.highlight pre, .cell_output pre"))
+    .filter((element) => element.scrollWidth > element.clientWidth + 1)
+    .map((element) => ({
+        kind: element.closest(".cell_output") ? "output" : "code",
+        hidden: element.scrollWidth - element.clientWidth,
+        line: element.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 90),
+    }))"""
+# axe-core's serious and critical violations, one entry per rule with the elements it names.
+AUDIT = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+    .filter((violation) => ["serious", "critical"].includes(violation.impact))
+    .map((violation) => ({
+        rule: violation.id,
+        count: violation.nodes.length,
+        first: violation.nodes[0].html.slice(0, 160),
+        why: violation.nodes[0].failureSummary.slice(0, 200),
+    }))"""
 
 
 def unavailable(reason):
@@ -145,11 +173,16 @@ def serve_from(html, visit):
     return handle
 
 
-def open_page(browser, html, address, *, ready=None):
-    """Open `address` (relative to the build, or a file:// URL) in a new profile; return the page and its Visit."""
+def open_page(browser, html, address, *, ready=None, theme=None):
+    """Open `address` (relative to the build, or a file:// URL) in a new profile; return the page and its Visit.
+
+    `theme` ("light" or "dark") is the reader's stored choice, as the theme's switch stores it.
+    """
     url = address if address.startswith("file:") else f"{ORIGIN}/{address}"
     visit = Visit(url)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    if theme is not None:
+        context.add_init_script(f"localStorage.setItem('mode', '{theme}');")
     context.route("**/*", serve_from(html.resolve(), visit))
     page = context.new_page()
     page.on(
@@ -171,23 +204,54 @@ def is_redirect(path):
     return 'http-equiv="Refresh"' in path.read_text(errors="replace")[:2000]
 
 
-@pytest.fixture(scope="session")
-def visits(browser, built_book):
-    """Every reader-facing page of the build, opened once. Search is tested on its own."""
-    ARTIFACTS.mkdir(exist_ok=True)
+def reader_pages(built_book):
+    """Every reader-facing page of the build (not the redirects, not search, tested on its own)."""
     pages = sorted(
         path.relative_to(built_book).as_posix()
         for path in built_book.rglob("*.html")
         if "_static" not in path.relative_to(built_book).parts and not is_redirect(path)
     )
     pages.remove("search.html")
+    return pages
+
+
+def audit(page):
+    """axe-core's serious and critical violations on the open page."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(AUDIT)
+
+
+@pytest.fixture(scope="session")
+def axe_available():
+    if not AXE.is_file():
+        unavailable(f"{AXE} is missing: `make test` installs it (npm ci, package-lock.json)")
+
+
+@pytest.fixture(scope="session")
+def visits(browser, built_book):
+    """Every reader-facing page of the build, opened once in the light theme."""
+    ARTIFACTS.mkdir(exist_ok=True)
     result = {}
-    for address in pages:
-        page, visit = open_page(browser, built_book, address)
+    for address in reader_pages(built_book):
+        page, visit = open_page(browser, built_book, address, theme="light")
         if address in SCREENSHOTS:
             page.screenshot(path=ARTIFACTS / SCREENSHOTS[address], full_page=True)
+        visit.seen["theme"] = page.evaluate("document.documentElement.dataset.theme")
+        visit.seen["overflow"] = page.evaluate(OVERFLOW)
+        visit.seen["axe"] = audit(page) if AXE.is_file() else None
         page.context.close()
         result[address] = visit
+    return result
+
+
+@pytest.fixture(scope="session")
+def dark_audits(browser, built_book, axe_available):
+    """axe-core's findings on every reader-facing page in the dark theme: address -> (theme, findings)."""
+    result = {}
+    for address in reader_pages(built_book):
+        page, _ = open_page(browser, built_book, address, theme="dark")
+        result[address] = (page.evaluate("document.documentElement.dataset.theme"), audit(page))
+        page.context.close()
     return result
 
 
@@ -295,3 +359,42 @@ def test_walkthrough_opened_from_disk_typesets_math(browser, built_book):
     )
     assert not visit.errors, f"JavaScript console errors: {visit.errors}"
     assert not visit.refused, f"the page asked for files outside the build: {visit.refused}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12, part 3, unfinished: 43 code blocks and 13 outputs still overflow "
+    "(comments and strings ruff cannot wrap; long prints); remove this mark when it passes",
+)
+def test_no_code_block_or_output_scrolls_sideways_at_1280_by_800(visits):
+    bad = failures(visits, lambda visit: visit.seen["overflow"])
+    count = sum(len(found) for found in bad.values())
+    assert not bad, (
+        f"{count} code blocks or outputs are wider than the text column at "
+        f"{VIEWPORT['width']}x{VIEWPORT['height']} (format the chapters with `make format`; "
+        f"keep printed lines short): {bad}"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12, part 3, unfinished: 21 <summary> elements without a name (summary-name) "
+    "remain; remove this mark when it passes",
+)
+def test_no_serious_or_critical_accessibility_violation_in_the_light_theme(visits, axe_available):
+    themes = {visit.seen["theme"] for visit in visits.values()}
+    assert themes == {"light"}, f"the pages were not in the light theme: {themes}"
+    bad = failures(visits, lambda visit: visit.seen["axe"])
+    assert not bad, f"axe-core's serious or critical violations (light theme): {bad}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12, part 3, unfinished: 21 <summary> elements without a name (summary-name) "
+    "remain; remove this mark when it passes",
+)
+def test_no_serious_or_critical_accessibility_violation_in_the_dark_theme(dark_audits):
+    themes = {theme for theme, _ in dark_audits.values()}
+    assert themes == {"dark"}, f"the pages were not in the dark theme: {themes}"
+    bad = {address: found for address, (_, found) in dark_audits.items() if found}
+    assert not bad, f"axe-core's serious or critical violations (dark theme): {bad}"

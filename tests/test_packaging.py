@@ -1,45 +1,62 @@
 """Packaging: notebooks pin the package's version, the wheel builds, the environments agree."""
 
-import json
 import pathlib
 import re
 import subprocess
 import sys
 import zipfile
 
+import nbformat
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 import mmtutorial
+from tools import install_cell
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-INSTALL = re.compile(r"%pip install (?:--\S+ )*mmtutorial==(\S+)")
-
-
-def _first_code_cell(path):
-    cells = json.loads(path.read_text())["cells"]
-    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_first_cell_installs_this_version_only_when_missing(path):
-    source = _first_code_cell(path)
-    pins = INSTALL.findall(source)
-    assert pins, (
-        f"{path.name}: the first code cell must install mmtutorial==<version> when it is missing"
+def test_first_cell_is_the_install_cell_rendered_by_the_tool(path):
+    expected = install_cell.render()
+    cell = install_cell.install_cell(nbformat.read(path, as_version=4))
+    assert cell is not None and cell.source == expected, (
+        f"{path.name}: the first code cell is not the install cell; run `python -m tools.install_cell`"
     )
-    assert pins == [mmtutorial.__version__], (
-        f"{path.name} installs mmtutorial=={pins[0]}, but the package is version {mmtutorial.__version__}"
-    )
-    assert 'if importlib.util.find_spec("mmtutorial") is None:' in source, (
-        f"{path.name}: install only when the package is missing"
-    )
+
+
+def test_the_install_cell_installs_this_release_from_the_configured_repository():
+    url = install_cell.repository_url()
+    cell = install_cell.render("repository")
+    assert f'REPOSITORY = "{url}"' in cell
+    assert f"git+{{REPOSITORY}}@v{mmtutorial.__version__}" in cell
+    assert f'"mmtutorial=={mmtutorial.__version__}"' in install_cell.render("index")
+    assert install_cell.package_version() == mmtutorial.__version__
+    for source in install_cell.SOURCES:
+        cell = install_cell.render(source)
+        assert 'if importlib.util.find_spec("mmtutorial") is None:' in cell
+        assert "raise ModuleNotFoundError" in cell, "a failed install must stop the chapter"
+
+
+def test_the_install_cell_source_is_checked():
+    with pytest.raises(ValueError, match=r"source must be one of .*received 'pypi'"):
+        install_cell.render("pypi")
+
+
+def test_the_repository_url_lives_in_config_only():
+    url = install_cell.repository_url()
+    hits = [
+        path.relative_to(ROOT).as_posix()
+        for path in [*ROOT.glob("*.md"), *ROOT.glob("*.toml"), *ROOT.glob("tools/*.py")]
+        if url in path.read_text()
+    ]
+    assert not hits, f"{url} is spelled out in {hits}; read it from _config.yml instead"
 
 
 def _pyproject():
-    import tomllib  # Python 3.11+; the lock pins the test environment to 3.11 or newer here
+    import tomllib
 
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
