@@ -443,7 +443,7 @@ def build_state_relation_network(
     question_dim=11,
     num_classes=10,
     *,
-    g_units=(64, 64),
+    g_units=(64, 64, 64),
     f_units=(64,),
     reduction="mean",
     learning_rate=1e-3,

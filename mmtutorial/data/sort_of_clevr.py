@@ -61,6 +61,7 @@ __all__ = [
     "SortOfClevrTask",
     "answers_from_scene",
     "encode_questions",
+    "question_text",
 ]
 
 #: The six colours of every scene, in the order of the question's colour one-hot.
@@ -110,6 +111,29 @@ def encode_questions(colours, question_types) -> np.ndarray:
     vectors[rows, 6 + (types >= 3)] = 1.0
     vectors[rows, 8 + types % 3] = 1.0
     return vectors
+
+
+_WORDING = (
+    "What shape is the {} object?",
+    "Is the {} object on the left?",
+    "Is the {} object at the top?",
+    "What shape is the object closest to the {} one?",
+    "What shape is the object furthest from the {} one?",
+    "How many objects have the shape of the {} one?",
+)
+
+
+def question_text(colour, question_type) -> str:
+    """The question a colour id and a question-type id encode, in words.
+
+    >>> question_text(0, 4)
+    'What shape is the object furthest from the red one?'
+    """
+    if not (_checks.is_integer(colour) and 0 <= colour < len(CLEVR_COLOURS)):
+        raise ValueError(f"colour must be an id in [0, 6); received {colour!r}")
+    if not (_checks.is_integer(question_type) and 0 <= question_type < len(QUESTION_TYPES)):
+        raise ValueError(f"question_type must be an id in [0, 6); received {question_type!r}")
+    return _WORDING[question_type].format(CLEVR_COLOURS[colour])
 
 
 def answers_from_scene(shapes, centres, colours, question_types, image_size=75) -> np.ndarray:
