@@ -10,6 +10,8 @@ Modules, in the order data flows through them:
 * :mod:`mmtutorial.heads` -- prediction heads
 * :mod:`mmtutorial.models` -- complete, compiled models (classifiers, dual encoders,
   segmenters)
+* :mod:`mmtutorial.relational` -- Relation Networks and their baselines (CNN + MLP,
+  FiLM), over pixels or a state description, for Sort-of-CLEVR
 * :mod:`mmtutorial.metrics` -- accuracy with its standard error, multi-label F-scores,
   retrieval recall@k, segmentation IoU, from plain arrays
 * :mod:`mmtutorial.train` -- seeding, tf.data pipelines, fitting, evaluation
@@ -18,7 +20,19 @@ Modules, in the order data flows through them:
   error messages, Markdown tables, numbers glued into the prose
 """
 
-from . import data, encoders, experiments, fusion, heads, metrics, models, notebook, plots, train
+from . import (
+    data,
+    encoders,
+    experiments,
+    fusion,
+    heads,
+    metrics,
+    models,
+    notebook,
+    plots,
+    relational,
+    train,
+)
 
 __version__ = "0.1.0"
 
@@ -33,6 +47,7 @@ __all__ = [
     "fusion",
     "heads",
     "models",
+    "relational",
     "metrics",
     "train",
     "plots",

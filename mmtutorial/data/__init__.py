@@ -19,6 +19,9 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
   the mask of the one object a phrase names. The two segmentation tasks are
   reached through their modules: their labels are maps, not the class ids that
   ``TASKS`` and ``mt.train`` expect.
+* :mod:`~mmtutorial.data.sort_of_clevr` -- ``sort_of_clevr.SortOfClevrTask``,
+  Sort-of-CLEVR (Santoro et al., 2017): six coloured objects, non-relational
+  and relational questions, pixels and the state description
 * :mod:`~mmtutorial.data.folder` -- :func:`load_folder` for a folder of images
   plus a CSV file (stages in :mod:`~mmtutorial.data.folder_csv` and
   :mod:`~mmtutorial.data.folder_images`)
@@ -27,7 +30,7 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
 This package imports nothing from :mod:`mmtutorial` but :mod:`mmtutorial._checks`.
 """
 
-from . import audio, base, driving, medical, referring, scenes, segmentation
+from . import audio, base, driving, medical, referring, scenes, segmentation, sort_of_clevr
 from .audio import SpokenWordSplit, SpokenWordTask, spectrogram_image, stft_magnitude
 from .base import DataSource, Split, Task
 from .checks import check_features
@@ -92,4 +95,5 @@ __all__ = [
     "scenes",
     "segmentation",
     "referring",
+    "sort_of_clevr",
 ]
