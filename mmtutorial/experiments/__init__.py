@@ -16,6 +16,7 @@ still reaches the figures the chapter states.
 
 from __future__ import annotations
 
+import argparse
 import importlib.resources
 import json
 import pathlib
@@ -64,3 +65,30 @@ def load(name: str, folder=None):
 
 
 __all__ = ["RESULTS", "load", "result_path"]
+
+
+def command_line(module: str, description: str, experiments, run, argv=None) -> dict:
+    """The command line every experiment script shares: ``[--only NAME] [--quick --output DIR]``.
+
+    ``experiments`` holds the names a run may choose; ``run(name, output,
+    quick=...)`` trains one and returns its record. ``--quick`` (a tiny run,
+    for the tests) is refused without an ``--output`` of the caller's own, so
+    that it never overwrites the shipped models. Returns name -> record.
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--only", choices=sorted(experiments), help="train this one only")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (for the tests)")
+    shipped = pathlib.Path(__file__).resolve().parent / RESULTS
+    parser.add_argument(
+        "--output",
+        type=pathlib.Path,
+        default=shipped,
+        help="folder for the .keras and .json files (default: the package's results/)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick and args.output.resolve() == shipped:
+        parser.error(
+            "--quick would overwrite the shipped models; give --output a folder of your own"
+        )
+    names = [args.only] if args.only else list(experiments)
+    return {name: run(name, args.output, quick=args.quick) for name in names}

@@ -17,7 +17,6 @@ afresh.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import platform
@@ -27,6 +26,7 @@ import numpy as np
 
 from .. import metrics, models, train
 from ..data import referring, segmentation
+from . import command_line
 
 _COMMON = {
     "image_size": 24,
@@ -155,26 +155,9 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m mmtutorial.experiments.segmentation",
-        description=__doc__.splitlines()[0],
+    return command_line(
+        "mmtutorial.experiments.segmentation", __doc__.splitlines()[0], EXPERIMENTS, run, argv
     )
-    parser.add_argument("--only", choices=sorted(EXPERIMENTS), help="train this one only")
-    parser.add_argument("--quick", action="store_true", help="a tiny run (for the tests)")
-    shipped = pathlib.Path(__file__).resolve().parent / "results"
-    parser.add_argument(
-        "--output",
-        type=pathlib.Path,
-        default=shipped,
-        help="folder for the .keras and .json files (default: the package's results/)",
-    )
-    args = parser.parse_args(argv)
-    if args.quick and args.output.resolve() == shipped:
-        parser.error(
-            "--quick would overwrite the shipped models; give --output a folder of your own"
-        )
-    names = [args.only] if args.only else list(EXPERIMENTS)
-    return {name: run(name, args.output, quick=args.quick) for name in names}
 
 
 if __name__ == "__main__":

@@ -114,8 +114,9 @@ def test_a_model_trained_with_it_gets_the_same_absent_value_at_predict_time(tmp_
     )
 
 
-def test_without_the_layer_missing_means_zeros_and_only_when_asked(task, small):
-    model = mt.models.build_classifier(
+def _small_classifier(task, **options):
+    """An image + text classifier of the task, small enough to build in a blink."""
+    return mt.models.build_classifier(
         task.image_shape,
         task.vocab_size,
         task.sequence_length,
@@ -124,7 +125,12 @@ def test_without_the_layer_missing_means_zeros_and_only_when_asked(task, small):
         text_units=8,
         embedding_dim=8,
         hidden_units=8,
+        **options,
     )
+
+
+def test_without_the_layer_missing_means_zeros_and_only_when_asked(task, small):
+    model = _small_classifier(task)
     assert not any(isinstance(lyr, ModalityDropout) for lyr in model.layers)
     blank = {"image": small.images, "text": np.zeros_like(small.tokens)}
     np.testing.assert_array_equal(
@@ -142,39 +148,14 @@ def test_without_the_layer_missing_means_zeros_and_only_when_asked(task, small):
     ],
 )
 def test_bad_missing_arguments_are_named(task, small, missing, match):
-    model = mt.models.build_classifier(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
-        image_filters=(8, 8, 8),
-        text_units=8,
-        embedding_dim=8,
-        hidden_units=8,
-    )
+    model = _small_classifier(task)
     with pytest.raises(ValueError, match=match):
         mt.train.predict(model, small, missing=missing)
 
 
 def test_build_classifier_puts_it_on_the_raw_inputs(task):
-    model = mt.models.build_classifier(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
-        modality_dropout=0.3,
-        image_filters=(8, 8, 8),
-        text_units=8,
-        embedding_dim=8,
-    )
+    model = _small_classifier(task, modality_dropout=0.3)
     layer = model.get_layer("modality_dropout")
     assert layer.rate == 0.3 and layer.names == ["image", "text"]
     with pytest.raises(ValueError, match=r"modality_dropout=0.3 needs two or more modalities"):
-        mt.models.build_classifier(
-            task.image_shape,
-            task.vocab_size,
-            task.sequence_length,
-            task.num_classes,
-            modalities=("image",),
-            modality_dropout=0.3,
-        )
+        _small_classifier(task, modalities=("image",), modality_dropout=0.3)
