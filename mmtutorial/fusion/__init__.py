@@ -59,7 +59,7 @@ with ``@fusion.register("name")`` and import that module here.
 from __future__ import annotations
 
 from .attention import CrossAttentionFusion
-from .base import Fusion, available, get, register
+from .base import Fusion, TokenFusion, available, get, register
 from .concat import ConcatFusion
 from .dropout import ModalityDropout
 from .film import FiLMFusion
@@ -80,6 +80,7 @@ from .tensor import TensorFusion
 
 __all__ = [
     "Fusion",
+    "TokenFusion",
     "ConcatFusion",
     "SumFusion",
     "ProductFusion",
