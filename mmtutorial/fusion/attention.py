@@ -16,7 +16,8 @@ import keras
 from keras import ops
 
 from .. import _checks
-from .base import TokenFusion, register
+from ._tokens import TokenFusion
+from .base import register
 
 __all__ = ["CrossAttentionFusion"]
 
@@ -157,12 +158,7 @@ class CrossAttentionFusion(TokenFusion):
     def __init__(self, units: int = 64, num_heads: int = 4, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        units = _checks.integer("units", units, minimum=1, owner=owner)
-        num_heads = _checks.integer("num_heads", num_heads, minimum=1, owner=owner)
-        if units % num_heads:
-            raise ValueError(
-                f"{owner}: num_heads must divide units; received units={units}, num_heads={num_heads}"
-            )
+        units, num_heads = self._units_and_heads(units, num_heads)
         self.units = units
         self.num_heads = num_heads
         self.dropout = _checks.fraction("dropout", dropout, owner=owner)

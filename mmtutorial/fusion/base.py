@@ -10,9 +10,8 @@ every fusion as soon as ``mmtutorial.fusion`` is imported.
 from __future__ import annotations
 
 import keras
-from keras import ops
 
-__all__ = ["Fusion", "TokenFusion", "register", "get", "available"]
+__all__ = ["Fusion", "register", "get", "available"]
 
 _REGISTRY: dict = {}
 
@@ -227,73 +226,4 @@ class _WeightedFusion(Fusion):
         return self.fuse(self._checked(inputs))
 
     def create_weights(self, dims):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class TokenFusion(Fusion):
-    """Base class of the fusions of token sequences (``input_rank`` 3), with their masks.
-
-    A token fusion takes ``[x_1, ..., x_N]``, each ``(batch, tokens,
-    features)``, and the Keras masks that come with them (``None`` or a
-    boolean ``(batch, tokens)`` per input, True at real tokens, as the text
-    encoder's embedding marks padding). It checks both, so that a mask of the
-    wrong shape is named instead of failing deep in a matrix product, and
-    returns one vector per sample, so it passes no mask on. Subclasses
-    implement ``fuse(inputs, masks, training=None)`` and ``fused_dim(dims)``.
-    """
-
-    input_rank = 3
-
-    def _shape_hint(self, shapes):
-        if shapes and all(len(s) == 2 for s in shapes):
-            return (
-                " (one vector per sample is too little to attend over: give the image encoder "
-                "pooling='tokens' and the text encoder return_sequences=True)"
-            )
-        return ""
-
-    def compute_mask(self, inputs, mask=None):
-        return None  # the masks are used up by the fusion; the output is one vector per sample
-
-    def _checked_masks(self, masks, inputs, argument):
-        """``masks`` as a list of ``None``-or-bool tensors, one per input and matching it."""
-        owner = type(self).__name__
-        count = len(inputs)
-        if masks is None:
-            return [None] * count
-        if not isinstance(masks, (list, tuple)) or len(masks) != count:
-            raise ValueError(
-                f"{owner}: {argument} must be None or a list of {count} masks (None or boolean "
-                f"(batch, length)), one per input; received {masks!r}"
-            )
-        checked = []
-        for index, (mask, x) in enumerate(zip(masks, inputs)):
-            if mask is None:
-                checked.append(None)
-                continue
-            mask = ops.convert_to_tensor(mask)
-            expected = tuple(x.shape[:2])
-            if len(mask.shape) != 2 or any(
-                e is not None and r is not None and e != r for e, r in zip(expected, mask.shape)
-            ):
-                raise ValueError(
-                    f"{owner}: {argument}[{index}] must have shape (batch, length) = {expected} "
-                    f"like input {index}; received shape {tuple(mask.shape)}"
-                )
-            checked.append(ops.cast(mask, "bool"))
-        return checked
-
-    def _inputs(self, inputs):
-        """``inputs`` as a checked list of tensors in the compute dtype; builds the layer if needed."""
-        inputs = [ops.convert_to_tensor(x, dtype=self.compute_dtype) for x in _as_list(inputs)]
-        self._check_shapes([tuple(x.shape) for x in inputs])
-        if not self.built:
-            self.build([tuple(x.shape) for x in inputs])
-        return inputs
-
-    def call(self, inputs, mask=None, training=None):
-        inputs = self._inputs(inputs)
-        return self.fuse(inputs, self._checked_masks(mask, inputs, "mask"), training=training)
-
-    def fuse(self, inputs, masks=None, training=None):  # pragma: no cover - abstract
         raise NotImplementedError
