@@ -237,7 +237,8 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, mask=None):
         self._checked(inputs.shape)
         length = inputs.shape[1] if inputs.shape[1] is not None else ops.shape(inputs)[1]
-        return inputs + ops.slice(self.position, (0, 0), (length, self._width))
+        position = ops.cast(ops.convert_to_tensor(self.position), inputs.dtype)
+        return inputs + ops.slice(position, (0, 0), (length, self._width))
 
     def compute_mask(self, inputs, mask=None):
         return mask

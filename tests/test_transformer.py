@@ -519,3 +519,50 @@ def test_build_classifier_with_the_transformer_fusion_trains_and_reloads_in_safe
     np.testing.assert_allclose(fused, masked, rtol=1e-5, atol=1e-5)
     unmasked = _numpy(layer(encoded, mask=[None, np.ones_like(features["text"], bool)]))
     assert not np.allclose(fused, unmasked, atol=1e-4)
+
+
+def test_the_vilt_classifier_reads_patches_and_words_trains_and_reloads_in_safe_mode(tmp_path):
+    mt.train.set_seed(0)
+    model = mt.models.build_vilt_classifier(
+        (32, 32, 3), 30, 8, 3, patch_size=8, units=8, layers=1, num_heads=2, hidden_units=8
+    )
+    assert model.name == "image_text_vilt" and model.output_shape == (None, 3)
+    assert mt.models.input_keys(model) == ("image", "text")
+    assert model.get_layer("patch_embedding").output.shape == (None, 16, 8)  # 4 x 4 patches
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert not kinds & {"Conv2D", "LSTM", "Functional"}, kinds  # no CNN or LSTM encoder
+    features, labels = _image_text()
+    restored = _fits_and_reloads(model, tmp_path, features, labels)
+    fusion = restored.get_layer("transformer_fusion")
+    # The word embedding's padding mask reaches the fusion through the position embedding.
+    tokens = [
+        restored.get_layer("patch_embedding")(features["image"]),
+        restored.get_layer("word_positions")(
+            restored.get_layer("word_embedding")(features["text"])
+        ),
+    ]
+    fused = keras.Model(restored.inputs, fusion.output).predict(features, verbose=0)
+    masked = _numpy(fusion(tokens, mask=[None, features["text"] != 0]))
+    np.testing.assert_allclose(fused, masked, rtol=1e-5, atol=1e-5)
+    unmasked = _numpy(fusion(tokens, mask=[None, np.ones_like(features["text"], bool)]))
+    assert not np.allclose(fused, unmasked, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"patch_size": 5},
+            r"patch_size must divide .*received patch_size=5 for images of shape \(32, 32, 3\)",
+        ),
+        (
+            {"units": 10, "num_heads": 4},
+            r"num_heads must divide units; received units=10, num_heads=4",
+        ),
+        ({"learning_rate": 0}, r"learning_rate must be a positive number; received 0"),
+        ({"compile": "yes"}, r"compile must be True or False; received 'yes'"),
+    ],
+)
+def test_the_vilt_classifier_names_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mt.models.build_vilt_classifier((32, 32, 3), 30, 8, 3, **{"layers": 1, **kwargs})
