@@ -402,7 +402,8 @@ class TransformerBlock(keras.layers.Layer):
 
     # -- shapes ----------------------------------------------------------------
 
-    def _width(self, inputs_shape, context_shape):
+    def _width(self, inputs_shape):
+        """The width of tokens of ``inputs_shape``, if the heads divide it (and it fits the build)."""
         owner = type(self).__name__
         width = _sequence_shape(owner, "inputs", inputs_shape)[-1]
         if width % self.num_heads:
@@ -410,6 +411,17 @@ class TransformerBlock(keras.layers.Layer):
                 f"{owner}: num_heads must divide the tokens' width; received num_heads="
                 f"{self.num_heads} for tokens of shape {tuple(inputs_shape)}"
             )
+        built = getattr(self, "_built_width", None)
+        if built is not None and width != built:
+            raise ValueError(
+                f"{owner} {self.name!r} was built for tokens of width {built}; received shape "
+                f"{tuple(inputs_shape)}"
+            )
+        return width
+
+    def _check_context(self, context_shape):
+        """A context exactly when the block has a cross-attention sublayer."""
+        owner = type(self).__name__
         if self.cross_attention and context_shape is None:
             raise ValueError(
                 f"{owner} was made with cross_attention=True, so it needs a context sequence "
@@ -422,10 +434,10 @@ class TransformerBlock(keras.layers.Layer):
             )
         if context_shape is not None:
             _sequence_shape(owner, "context", context_shape)
-        return width
 
     def build(self, inputs_shape, context_shape=None):
-        width = self._width(inputs_shape, context_shape)
+        width = self._width(inputs_shape)
+        self._check_context(context_shape)
         inputs_shape = tuple(inputs_shape)
         policy = self.dtype_policy
 
@@ -472,12 +484,19 @@ class TransformerBlock(keras.layers.Layer):
 
     # -- masks -----------------------------------------------------------------
 
-    def _attention_mask(self, queries, keys, key_mask, causal):
-        """``(batch, queries, keys)``: True where a query may attend to a key; ``None`` for all."""
-        if key_mask is None and not causal:
+    def _attention_mask(self, queries, keys, query_mask, key_mask, causal):
+        """``(batch, queries, keys)``: True where a query may attend to a key; ``None`` for all.
+
+        A padded key is never attended to. A padded query attends to nothing:
+        its output is not used, and its row of attention weights is all 0, in
+        every block alike, whether or not Keras also carries the mask along.
+        """
+        if query_mask is None and key_mask is None and not causal:
             return None
         n, m = ops.shape(queries)[1], ops.shape(keys)[1]
         allowed = ops.ones((ops.shape(queries)[0], n, m), dtype="bool")
+        if query_mask is not None:
+            allowed = ops.logical_and(allowed, query_mask[:, :, None])
         if key_mask is not None:
             allowed = ops.logical_and(allowed, key_mask[:, None, :])
         if causal:
@@ -488,16 +507,12 @@ class TransformerBlock(keras.layers.Layer):
     # -- forward ---------------------------------------------------------------
 
     def call(self, inputs, context=None, mask=None, context_mask=None, training=None):
-        self._width(inputs.shape, None if context is None else context.shape)
-        if inputs.shape[-1] != self._built_width:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} was built for tokens of width "
-                f"{self._built_width}; received shape {tuple(inputs.shape)}"
-            )
+        self._width(inputs.shape)
+        self._check_context(None if context is None else context.shape)
         mask = check_mask(mask, inputs, "mask", owner=type(self).__name__)
         x = inputs
         h = self.attention_norm(x)
-        allowed = self._attention_mask(h, h, mask, self.causal)
+        allowed = self._attention_mask(h, h, mask, mask, self.causal)
         h = self.self_attention(h, h, attention_mask=allowed, training=training)
         x = x + self.residual_dropout(h, training=training)
         if self.cross_attention:
@@ -505,11 +520,39 @@ class TransformerBlock(keras.layers.Layer):
                 context_mask, context, "context_mask", owner=type(self).__name__
             )
             h = self.cross_attention_norm(x)
-            allowed = self._attention_mask(h, context, context_mask, causal=False)
+            allowed = self._attention_mask(h, context, mask, context_mask, causal=False)
             h = self.cross_attention_layer(h, context, attention_mask=allowed, training=training)
             x = x + self.residual_dropout(h, training=training)
         h = self.mlp_output(self.mlp_hidden(self.mlp_norm(x)))
         return x + self.residual_dropout(h, training=training)
+
+    def attention_scores(self, inputs, mask=None):
+        """The self-attention weights, for plotting attention maps.
+
+        Args:
+            inputs: tokens ``(batch, length, d)`` as for calling the block
+                (which must be built: call it once first).
+            mask: ``None`` or a boolean ``(batch, length)`` array, True at real
+                tokens. Unlike a call, this method does not read Keras masks
+                off the inputs.
+
+        Returns:
+            ``(batch, heads, length, length)``: row ``i`` holds how much token
+            ``i`` attends to each token, before dropout; the row of a real
+            token sums to 1, with 0 on padded tokens (and on later ones if
+            ``causal``); the row of a padded token is all 0.
+        """
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} is not built yet: call it on tokens first"
+            )
+        inputs = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        self._width(inputs.shape)
+        mask = check_mask(mask, inputs, "mask", owner=type(self).__name__)
+        h = self.attention_norm(inputs)
+        allowed = self._attention_mask(h, h, mask, mask, self.causal)
+        _, scores = self.self_attention(h, h, attention_mask=allowed, return_attention_scores=True)
+        return scores
 
     def get_config(self):
         config = super().get_config()

@@ -72,10 +72,14 @@ def _gelu(x):
 
 
 def _attention(queries, keys, w, allowed):
-    """Multi-head attention, one head at a time; ``allowed[b, i, j]``: query i may see key j."""
+    """Multi-head attention, one head at a time; ``allowed[b, i, j]``: query i may see key j.
+
+    Returns the output and the weights ``(batch, heads, n, m)``.
+    """
     batch, n, _ = queries.shape
     heads, key_dim = w["query/kernel"].shape[1:]
     out = np.zeros((batch, n, w["attention_output/kernel"].shape[-1]))
+    scores = np.zeros((batch, heads, n, keys.shape[1]))
     for b in range(batch):
         merged = []
         for h in range(heads):
@@ -84,37 +88,44 @@ def _attention(queries, keys, w, allowed):
             v = keys[b] @ w["value/kernel"][:, h] + w["value/bias"][h]
             logits = q @ k.T / math.sqrt(key_dim)
             logits = np.where(allowed[b], logits, -np.inf)
-            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-            weights /= weights.sum(axis=1, keepdims=True)
+            top = logits.max(axis=1, keepdims=True)
+            weights = np.exp(logits - np.where(np.isfinite(top), top, 0.0))  # exp(-inf) = 0
+            total = weights.sum(axis=1, keepdims=True)  # 0 for a query that may see nothing
+            weights = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+            scores[b, h] = weights
             merged.append(weights @ v)
         context = np.concatenate(merged, axis=1)  # (n, heads * key_dim), head by head
         projection = w["attention_output/kernel"].reshape(heads * key_dim, -1)
         out[b] = context @ projection + w["attention_output/bias"]
-    return out
+    return out, scores
 
 
-def _reference_block(block, x, mask=None, context=None, context_mask=None):
-    """A pre-norm block in NumPy, with the weights of ``block``."""
+def _reference_block(block, x, mask=None, context=None, context_mask=None, scores=None):
+    """A pre-norm block in NumPy, with the weights of ``block``; appends its self-attention
+    weights to ``scores`` if given."""
     batch, n, _ = x.shape
     keep = np.ones((batch, n), bool) if mask is None else mask
-    allowed = np.repeat(keep[:, None, :], n, axis=1)
+    allowed = keep[:, :, None] & keep[:, None, :]  # padded queries attend to nothing
     if block.causal:
         allowed = allowed & np.tril(np.ones((n, n), bool))[None]
     h = _layer_norm(x, _weights(block, "attention_norm"))
-    x = x + _attention(h, h, _weights(block, "self_attention"), allowed)
+    attended, weights = _attention(h, h, _weights(block, "self_attention"), allowed)
+    x = x + attended
+    if scores is not None:
+        scores.append(weights)
     if block.cross_attention:
         m = context.shape[1]
         keep_context = np.ones((batch, m), bool) if context_mask is None else context_mask
         h = _layer_norm(x, _weights(block, "cross_attention_norm"))
-        allowed = np.repeat(keep_context[:, None, :], n, axis=1)
-        x = x + _attention(h, context, _weights(block, "cross_attention"), allowed)
+        allowed = keep[:, :, None] & keep_context[:, None, :]
+        x = x + _attention(h, context, _weights(block, "cross_attention"), allowed)[0]
     h = _layer_norm(x, _weights(block, "mlp_norm"))
     hidden, output = _weights(block, "mlp_hidden"), _weights(block, "mlp_output")
     h = _gelu(h @ hidden["kernel"] + hidden["bias"]) @ output["kernel"] + output["bias"]
     return x + h
 
 
-def _reference_fusion(layer, inputs, masks):
+def _reference_fusion(layer, inputs, masks, scores=None):
     """The single-stream fusion in NumPy: project, add types, prepend the class token, blocks."""
     projections = iter(layer.projections)
     types = layer.type_embedding.embeddings.numpy()
@@ -133,7 +144,7 @@ def _reference_fusion(layer, inputs, masks):
         axis=1,
     )
     for block in layer.blocks:
-        x = _reference_block(block, x, keep)
+        x = _reference_block(block, x, keep, scores=scores)
     return _layer_norm(x[:, 0], _weights(layer.final_norm, "final_norm"))
 
 
@@ -402,6 +413,37 @@ def test_the_fusion_matches_its_joint_sequence_written_out_in_numpy():
     assert out.shape == (3, 8)
     expected = _reference_fusion(layer, [regions, words], [None, real])
     np.testing.assert_allclose(out, expected, rtol=2e-4, atol=2e-4)
+
+
+def test_attention_scores_are_each_blocks_weights_with_padding_at_zero():
+    regions, words, real = _fusion_inputs()
+    layer = _built(TransformerFusion(units=8, layers=2, num_heads=2), [regions, words], scale=0.3)
+    scores = [_numpy(a) for a in layer.attention_scores([regions, words], masks=[None, real])]
+    expected = []
+    _reference_fusion(layer, [regions, words], [None, real], scores=expected)
+    assert [a.shape for a in scores] == [(3, 2, 10, 10)] * 2  # class token, 4 regions, 5 words
+    for got, want in zip(scores, expected):
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5)
+        rows = np.concatenate([np.ones((3, 5), bool), real], axis=1)  # class token, regions, words
+        np.testing.assert_allclose(
+            got.sum(axis=-1), np.broadcast_to(rows[:, None], (3, 2, 10)), atol=1e-5
+        )
+        assert got[2][:, :, 5 + 1 :].max() == 0.0  # sample 2 has one real word: 4 padded
+
+
+def test_a_causal_blocks_attention_scores_are_lower_triangular():
+    x = _tokens((2, 5, 8))
+    block = TransformerBlock(2, causal=True)
+    with pytest.raises(ValueError, match="is not built yet: call it on tokens first"):
+        block.attention_scores(x)
+    block(x)
+    scores = _numpy(
+        block.attention_scores(x, mask=np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool))
+    )
+    assert scores.shape == (2, 2, 5, 5)
+    assert np.triu(scores, k=1).max() == 0.0 and scores[1][:, :, 3:].max() == 0.0
+    np.testing.assert_allclose(scores[0].sum(axis=-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(scores[1].sum(axis=-1), [[1, 1, 1, 0, 0]] * 2, atol=1e-6)
 
 
 def test_the_fusion_never_reads_padded_words():

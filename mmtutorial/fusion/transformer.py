@@ -169,6 +169,33 @@ class TransformerFusion(TokenFusion):
             x = block(x, mask=mask, training=training)
         return self.final_norm(x[:, 0])
 
+    def attention_scores(self, inputs, masks=None):
+        """The self-attention weights of every block, for plotting attention maps.
+
+        Args:
+            inputs: ``[x_1, x_2, ...]`` as for calling the layer.
+            masks: ``None`` or one ``None``-or-boolean ``(batch, n_m)`` array per
+                input, True at real tokens. Unlike a call, this method does not
+                read Keras masks off the inputs: for text token ids pass
+                ``ids != 0``.
+
+        Returns:
+            A list with one array per block, ``(batch, heads, T, T)`` with ``T
+            = 1 + n_1 + n_2 + ...``: the tokens in the order of the joint
+            sequence, the class token first, then ``x_1``'s, then ``x_2``'s.
+            Row ``i`` says how much token ``i`` attends to each token; the row
+            of a real token sums to 1, with 0 on padded tokens; the row of a
+            padded token is all 0. ``scores[-1][:, :, 0]`` is what
+            the class token reads in the last block.
+        """
+        inputs = self._inputs(inputs)
+        x, mask = self._sequence(inputs, self._checked_masks(masks, inputs, "masks"))
+        scores = []
+        for block in self.blocks:
+            scores.append(block.attention_scores(x, mask))
+            x = block(x, mask=mask)
+        return scores
+
     def get_config(self):
         config = super().get_config()
         config.update(
