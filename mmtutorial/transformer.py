@@ -347,7 +347,8 @@ class TransformerBlock(keras.layers.Layer):
     num_heads``): ``softmax(Q K^T / sqrt(d / num_heads)) V`` per head, the
     heads concatenated and projected back to ``d``. Putting the LayerNorm
     before each sublayer ("pre-norm", as in GPT-2 and ViT) keeps an identity
-    path from input to output, which lets deep stacks train without warm-up.
+    path from input to output; such stacks train stably with little or no
+    learning-rate warm-up (Xiong et al., 2020).
 
     Masks: a token whose padding mask is False is never attended to (it still
     gets an output, which the next layers must ignore). ``causal=True`` lets
