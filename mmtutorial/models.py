@@ -96,8 +96,8 @@ def build_classifier(
     vectors -> ``fusion`` -> ``classification_head`` -> probabilities. With a
     single modality the fusion is skipped.
 
-    A token-level fusion (one whose ``input_rank`` is 3, such as
-    ``"cross_attention"``) gets sequences instead of vectors: the image
+    A token-level fusion (one whose ``input_rank`` is 3: ``"cross_attention"``
+    or ``"transformer"``) gets sequences instead of vectors: the image
     encoder is built with ``pooling="tokens"`` (one token per region of the
     last feature map) and the text encoder with ``return_sequences=True`` (one
     token per word, padding masked). ``image_pooling`` then cannot be chosen.
