@@ -5,8 +5,11 @@ Modules, in the order data flows through them:
 * :mod:`mmtutorial.data` -- the synthetic image + caption task and input checks, and the
   per-pixel segmentation tasks
 * :mod:`mmtutorial.encoders` -- one encoder per modality (CNN, LSTM)
+* :mod:`mmtutorial.transformer` -- tokens for every modality (image patches, word
+  positions, modality types) and the pre-norm transformer block
 * :mod:`mmtutorial.fusion` -- serializable fusion layers (concatenation, gated, tensor,
-  low-rank, FiLM, cross-attention) and their registry; the spatial fusions of a segmenter
+  low-rank, FiLM, cross-attention, a single-stream transformer) and their registry; the
+  spatial fusions of a segmenter
 * :mod:`mmtutorial.heads` -- prediction heads
 * :mod:`mmtutorial.models` -- complete, compiled models (classifiers, dual encoders,
   segmenters)
@@ -32,6 +35,7 @@ from . import (
     plots,
     relational,
     train,
+    transformer,
 )
 
 __version__ = "0.1.0"
@@ -44,6 +48,7 @@ plots.source = notebook.source
 __all__ = [
     "data",
     "encoders",
+    "transformer",
     "fusion",
     "heads",
     "models",

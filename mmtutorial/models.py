@@ -13,7 +13,7 @@ import functools
 
 import keras
 
-from . import _checks, encoders, heads
+from . import _checks, encoders, heads, transformer
 from . import fusion as fusion_module
 
 __all__ = ["MODALITIES", "assemble_classifier", "build_classifier", "input_keys"]
@@ -96,8 +96,8 @@ def build_classifier(
     vectors -> ``fusion`` -> ``classification_head`` -> probabilities. With a
     single modality the fusion is skipped.
 
-    A token-level fusion (one whose ``input_rank`` is 3, such as
-    ``"cross_attention"``) gets sequences instead of vectors: the image
+    A token-level fusion (one whose ``input_rank`` is 3: ``"cross_attention"``
+    or ``"transformer"``) gets sequences instead of vectors: the image
     encoder is built with ``pooling="tokens"`` (one token per region of the
     last feature map) and the text encoder with ``return_sequences=True`` (one
     token per word, padding masked). ``image_pooling`` then cannot be chosen.
@@ -343,12 +343,17 @@ def assemble_classifier(
         name = "_".join(inputs) + ("_" + fusion_layer.fusion_name if fusion_layer else "_only")
     model = keras.Model(inputs=inputs, outputs=outputs, name=name)
     if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        _compile_classifier(model, learning_rate)
     return model
+
+
+def _compile_classifier(model, learning_rate):
+    """Adam, the sparse categorical cross-entropy on integer labels, and accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def input_keys(model: keras.Model) -> tuple:
@@ -359,6 +364,99 @@ def input_keys(model: keras.Model) -> tuple:
     if not isinstance(structure, (list, tuple)):
         structure = [structure]
     return tuple(t.name for t in structure)
+
+
+# -- a single-stream transformer from pixels and words ------------------------------
+
+
+@_accepts_strategy
+def build_vilt_classifier(
+    image_shape,
+    vocab_size: int,
+    sequence_length: int,
+    num_classes: int,
+    patch_size: int = 4,
+    units: int = 64,
+    layers: int = 2,
+    num_heads: int = 4,
+    mlp_units: int | None = None,
+    dropout: float = 0.0,
+    hidden_units: int = 128,
+    head_dropout: float = 0.5,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """Build (and compile) a ViLT-style classifier: one transformer over patches and words.
+
+    No CNN and no LSTM: the image is cut into patches, each projected to a
+    token with its position (:class:`~mmtutorial.transformer.PatchEmbedding`);
+    each word id becomes a learned vector plus its position
+    (``keras.layers.Embedding(mask_zero=True)`` and
+    :class:`~mmtutorial.transformer.PositionEmbedding`, padding masked). Both
+    sequences, each with its modality-type vector and behind a class token,
+    go through one :class:`~mmtutorial.fusion.TransformerFusion`, whose class
+    token feeds the classification head. The model takes and returns what
+    :func:`build_classifier`'s models do, and is compiled the same way.
+
+    Args:
+        image_shape: ``(height, width, channels)`` of the float32 images;
+            ``patch_size`` must divide height and width.
+        vocab_size: number of token ids including 0 (padding), >= 2.
+        sequence_length: length of the int32 token-id sequences, >= 1.
+        num_classes: number of classes, >= 2.
+        patch_size: the side of each square patch, in pixels.
+        units: the width of every token and of the class token's output.
+        layers: the number of transformer blocks.
+        num_heads: attention heads per block; must divide ``units``.
+        mlp_units: the blocks' MLP width (default ``4 * units``).
+        dropout: the blocks' dropout rate while training.
+        hidden_units, head_dropout: the classification head's settings.
+        learning_rate: Adam's learning rate.
+        compile: compile with the sparse categorical cross-entropy and accuracy.
+        strategy: a ``tf.distribute.Strategy`` to build under (TensorFlow backend).
+
+    Returns:
+        A ``keras.Model`` taking ``{"image": ..., "text": ...}`` and returning
+        class probabilities ``(batch, num_classes)``.
+
+    Raises:
+        ValueError: naming the argument and the value received.
+
+    Example:
+        >>> model = build_vilt_classifier((32, 32, 3), 40, 12, 21, patch_size=8, units=16, layers=1)
+        >>> model.get_layer("patch_embedding").output.shape  # a 4 x 4 grid of patches
+        (None, 16, 16)
+        >>> model.output_shape
+        (None, 21)
+    """
+    image_shape = encoders.check_image_shape(image_shape)
+    vocab_size = _checks.integer("vocab_size", vocab_size, minimum=2)
+    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=1)
+    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    rate = _checks.positive("learning_rate", learning_rate)
+    fusion_layer = fusion_module.TransformerFusion(
+        units=units,
+        layers=layers,
+        num_heads=num_heads,
+        mlp_units=mlp_units,
+        dropout=dropout,
+        name="transformer_fusion",
+    )
+    head = heads.classification_head(num_classes, hidden_units=hidden_units, dropout=head_dropout)
+
+    image = keras.Input(shape=image_shape, name="image")
+    text = keras.Input(shape=(sequence_length,), dtype="int32", name="text")
+    patches = transformer.PatchEmbedding(patch_size, units, name="patch_embedding")(image)
+    words = keras.layers.Embedding(vocab_size, units, mask_zero=True, name="word_embedding")(text)
+    words = transformer.PositionEmbedding(sequence_length, name="word_positions")(words)
+    outputs = head(fusion_layer([patches, words]))
+    model = keras.Model({"image": image, "text": text}, outputs, name="image_text_vilt")
+    if _checks.boolean("compile", compile):
+        _compile_classifier(model, rate)
+    return model
+
+
+__all__ += ["build_vilt_classifier"]
 
 
 # -- a dual encoder trained contrastively ---------------------------------------

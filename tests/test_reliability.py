@@ -29,6 +29,8 @@ COVERED_BUILDERS = {
     "assemble_classifier",
     "build_dual_encoder",
     "build_segmenter",
+    # Its round trip is in tests/test_transformer.py, with the layers it is made of.
+    "build_vilt_classifier",
 }
 
 

@@ -26,8 +26,14 @@ one vector per modality ``(batch, features)``, 3 for token sequences
 * ``"film"`` (:class:`FiLMFusion`, :mod:`~mmtutorial.fusion.film`): one
   modality scales and shifts the features of the other.
 * ``"cross_attention"`` (:class:`CrossAttentionFusion`,
-  :mod:`~mmtutorial.fusion.attention`): the only fusion with ``input_rank``
-  3; each modality's tokens attend to the other's, then both are pooled.
+  :mod:`~mmtutorial.fusion.attention`): a fusion of token sequences
+  (``input_rank`` 3); each modality's tokens attend to the other's, then both
+  are pooled.
+* ``"transformer"`` (:class:`TransformerFusion`,
+  :mod:`~mmtutorial.fusion.transformer`): the other fusion of token
+  sequences; a learned class token and the tokens of every modality, each
+  with a modality-type embedding, in one sequence through a stack of pre-norm
+  transformer blocks (single-stream, as in ViLT); the class token comes out.
 * ``"late"`` (:class:`LateFusion`, :mod:`~mmtutorial.fusion.late`): combines
   class probabilities, one per modality, by a product of experts or a mean;
   a model builder puts a head in front of it for each modality (its
@@ -36,7 +42,8 @@ one vector per modality ``(batch, features)``, 3 for token sequences
 
 The base class and the registry (:func:`register`, :func:`get`,
 :func:`available`) live in :mod:`~mmtutorial.fusion.base`, which imports none
-of the fusions. :class:`ModalityDropout` (:mod:`~mmtutorial.fusion.dropout`)
+of the fusions; :class:`TokenFusion` (:mod:`~mmtutorial.fusion._tokens`), the
+base of the two token fusions, checks their masks. :class:`ModalityDropout` (:mod:`~mmtutorial.fusion.dropout`)
 is not a fusion but goes in front of one: during training it blanks out a
 whole modality of some samples, so that the model copes when one is missing.
 
@@ -46,8 +53,9 @@ text for a segmenter; they take tensors of two ranks, so they have their own
 lookup (:func:`get_spatial`, :func:`available_spatial`) instead of the registry.
 
 >>> from mmtutorial import fusion
->>> fusion.available()
-['concat', 'cross_attention', 'film', 'gated', 'late', 'low_rank', 'product', 'sum', 'tensor']
+>>> fusion.available()  # doctest: +NORMALIZE_WHITESPACE
+['concat', 'cross_attention', 'film', 'gated', 'late', 'low_rank', 'product', 'sum',
+ 'tensor', 'transformer']
 >>> layer = fusion.get("gated", units=32)
 >>> layer.input_rank, fusion.get("cross_attention").input_rank
 (2, 3)
@@ -58,6 +66,7 @@ with ``@fusion.register("name")`` and import that module here.
 
 from __future__ import annotations
 
+from ._tokens import TokenFusion
 from .attention import CrossAttentionFusion
 from .base import Fusion, available, get, register
 from .concat import ConcatFusion
@@ -77,9 +86,11 @@ from .spatial import (
 )
 from .sum import SumFusion
 from .tensor import TensorFusion
+from .transformer import TransformerFusion
 
 __all__ = [
     "Fusion",
+    "TokenFusion",
     "ConcatFusion",
     "SumFusion",
     "ProductFusion",
@@ -88,6 +99,7 @@ __all__ = [
     "LowRankFusion",
     "FiLMFusion",
     "CrossAttentionFusion",
+    "TransformerFusion",
     "LateFusion",
     "ModalityDropout",
     "register",

@@ -16,7 +16,8 @@ import keras
 from keras import ops
 
 from .. import _checks
-from .base import Fusion, register
+from ._tokens import TokenFusion
+from .base import register
 
 __all__ = ["CrossAttentionFusion"]
 
@@ -100,7 +101,7 @@ def _masked_mean(x, mask):
 
 
 @register("cross_attention")
-class CrossAttentionFusion(Fusion):
+class CrossAttentionFusion(TokenFusion):
     """Cross-attention: each modality's tokens attend to the other's, then pool.
 
     The inputs are two token sequences, ``a`` of shape ``(batch, n, d_a)``
@@ -151,19 +152,13 @@ class CrossAttentionFusion(Fusion):
         0.0
     """
 
-    input_rank = 3
     min_inputs = 2
     max_inputs = 2
 
     def __init__(self, units: int = 64, num_heads: int = 4, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        units = _checks.integer("units", units, minimum=1, owner=owner)
-        num_heads = _checks.integer("num_heads", num_heads, minimum=1, owner=owner)
-        if units % num_heads:
-            raise ValueError(
-                f"{owner}: num_heads must divide units; received units={units}, num_heads={num_heads}"
-            )
+        units, num_heads = self._units_and_heads(units, num_heads)
         self.units = units
         self.num_heads = num_heads
         self.dropout = _checks.fraction("dropout", dropout, owner=owner)
@@ -182,14 +177,6 @@ class CrossAttentionFusion(Fusion):
     def _expected_inputs(self):
         return "a list of 2 rank-3 tensors [(batch, n, d_a), (batch, m, d_b)] of token features"
 
-    def _shape_hint(self, shapes):
-        if shapes and all(len(s) == 2 for s in shapes):
-            return (
-                " (one vector per sample is too little to attend over: give the image encoder "
-                "pooling='tokens' and the text encoder return_sequences=True)"
-            )
-        return ""
-
     def build(self, input_shape):
         shape_a, shape_b = self._check_shapes(self._as_shapes(input_shape))
         self.project_a.build(shape_a)
@@ -205,52 +192,7 @@ class CrossAttentionFusion(Fusion):
     def fused_dim(self, dims):
         return 2 * self.units
 
-    # -- masks -----------------------------------------------------------------
-
-    def compute_mask(self, inputs, mask=None):
-        return None  # the masks are used up by the pooling; the output is one vector per sample
-
-    def _checked_masks(self, masks, inputs, argument):
-        """``masks`` as a list of two ``None``-or-bool tensors matching ``inputs``."""
-        owner = type(self).__name__
-        if masks is None:
-            return [None, None]
-        if not isinstance(masks, (list, tuple)) or len(masks) != 2:
-            raise ValueError(
-                f"{owner}: {argument} must be None or a list of 2 masks (None or boolean "
-                f"(batch, length)), one per input; received {masks!r}"
-            )
-        checked = []
-        for index, (mask, x) in enumerate(zip(masks, inputs)):
-            if mask is None:
-                checked.append(None)
-                continue
-            mask = ops.convert_to_tensor(mask)
-            expected = tuple(x.shape[:2])
-            if len(mask.shape) != 2 or any(
-                e is not None and r is not None and e != r for e, r in zip(expected, mask.shape)
-            ):
-                raise ValueError(
-                    f"{owner}: {argument}[{index}] must have shape (batch, length) = {expected} "
-                    f"like input {index}; received shape {tuple(mask.shape)}"
-                )
-            checked.append(ops.cast(mask, "bool"))
-        return checked
-
     # -- forward ---------------------------------------------------------------
-
-    def _inputs(self, inputs):
-        if not isinstance(inputs, (list, tuple)):
-            inputs = [inputs]
-        inputs = [ops.convert_to_tensor(x, dtype=self.compute_dtype) for x in inputs]
-        self._check_shapes([tuple(x.shape) for x in inputs])
-        if not self.built:
-            self.build([tuple(x.shape) for x in inputs])
-        return inputs
-
-    def call(self, inputs, mask=None, training=None):
-        inputs = self._inputs(inputs)
-        return self.fuse(inputs, self._checked_masks(mask, inputs, "mask"), training=training)
 
     def fuse(self, inputs, masks=(None, None), training=None):
         mask_a, mask_b = masks

@@ -28,6 +28,7 @@ ALL_CLASSES = {
     "product": fusion.ProductFusion,
     "sum": fusion.SumFusion,
     "tensor": fusion.TensorFusion,
+    "transformer": fusion.TransformerFusion,
 }
 
 # -- the registry -------------------------------------------------------------------
@@ -51,7 +52,7 @@ def test_every_fusion_is_registered_under_its_name_and_its_class_name():
 
 def test_every_fusion_declares_its_input_rank():
     ranks = {name: cls.input_rank for name, cls in ALL_CLASSES.items()}
-    assert ranks == {**dict.fromkeys(ALL_CLASSES, 2), "cross_attention": 3}
+    assert ranks == {**dict.fromkeys(ALL_CLASSES, 2), "cross_attention": 3, "transformer": 3}
     assert fusion.Fusion.input_rank == 2
     assert "input_rank" in vars(fusion.Fusion), "the base class itself declares the default"
 

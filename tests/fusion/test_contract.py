@@ -26,6 +26,7 @@ CONFIGS = {
     "product": {"units": 4},
     "sum": {"units": 7},
     "tensor": {"max_dim": 1000},
+    "transformer": {"units": 8, "layers": 2, "num_heads": 2, "mlp_units": 12, "dropout": 0.1},
 }
 
 BATCH = 4

@@ -13,7 +13,7 @@ Keras move it, this file is the one to update.
 from absl.testing import parameterized
 from keras.src import testing as keras_testing  # private, so pinned by requirements-lock.txt
 
-from mmtutorial import fusion, heads
+from mmtutorial import fusion, heads, transformer
 
 BATCH = 2
 
@@ -42,6 +42,16 @@ CASES = {
         {"units": 8, "num_heads": 2, "dropout": 0.1},
         ((BATCH, 4, 3), (BATCH, 6, 5)),
         16,
+        24,
+        2,
+    ),
+    # Two projections (kernel, bias), the type embeddings, the class token, one block (two
+    # LayerNorms, four attention projections, two MLP layers: 16) and the final LayerNorm; the
+    # block's attention dropout and residual dropout hold one seed generator each.
+    "transformer": (
+        {"units": 8, "layers": 1, "num_heads": 2, "mlp_units": 12, "dropout": 0.1},
+        ((BATCH, 4, 3), (BATCH, 6, 5)),
+        8,
         24,
         2,
     ),
@@ -108,6 +118,39 @@ OTHER_LAYERS = {
         (BATCH, 4, 4, None),
         None,
         0,
+    ),
+    "PatchEmbedding": (
+        transformer.PatchEmbedding,
+        {"patch_size": 2, "units": 5},
+        (BATCH, 4, 6, 3),
+        (BATCH, 6, 5),
+        3,  # kernel, bias, one position embedding per patch
+        0,
+    ),
+    "PositionEmbedding": (
+        transformer.PositionEmbedding,
+        {"max_length": 7},
+        (BATCH, 5, 4),
+        (BATCH, 5, 4),
+        1,
+        0,
+    ),
+    "ModalityTypeEmbedding": (
+        transformer.ModalityTypeEmbedding,
+        {"num_modalities": 2},
+        ((BATCH, 3, 4), (BATCH, 5, 4)),
+        ((BATCH, 3, 4), (BATCH, 5, 4)),
+        1,
+        0,
+    ),
+    # Two LayerNorms, four attention projections and two MLP layers, each with two weights.
+    "TransformerBlock": (
+        transformer.TransformerBlock,
+        {"num_heads": 2, "mlp_units": 6, "dropout": 0.1, "causal": True},
+        (BATCH, 5, 4),
+        (BATCH, 5, 4),
+        16,
+        2,
     ),
 }
 
