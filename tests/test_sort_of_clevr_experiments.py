@@ -1,7 +1,6 @@
 """python -m mmtutorial.experiments.sort_of_clevr: the --quick run writes a model and a log that
-load back unchanged, the scores count every kind of question, and bad names are refused.
-(No trained weights ship yet: at the budget this CPU allowed, the pixel models stayed at the
-question-only level.)"""
+load back unchanged, the scores count every kind of question, bad names are refused, and the
+shipped networks load in safe mode, stay small, and score on fresh scenes what their logs say."""
 
 import json
 import pathlib
@@ -49,3 +48,31 @@ def test_bad_names_are_named(tmp_path):
         experiments.run("nope", tmp_path)
     with pytest.raises(SystemExit):
         experiments.main(["--quick"])  # would overwrite the shipped models
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_shipped_network_is_small_and_logged(name):
+    model_file = mt.experiments.result_path(name, ".keras")
+    assert model_file.stat().st_size < 2 * 1024 * 1024
+    log = json.loads(mt.experiments.result_path(name, ".json").read_text())
+    assert log["name"] == name and not log["quick"]
+    assert log["settings"] == experiments.EXPERIMENTS[name]
+    epochs = log["epochs_run"]
+    assert 1 <= epochs <= log["settings"]["epochs"]
+    assert log["questions_seen"] == epochs * log["settings"]["train"]
+    for key in ("loss", "val_loss", "val_non_relational", "val_relational"):
+        assert len(log["history"][key]) == epochs, key
+    # The budget was spent: training stopped at the first epoch past it, or at the last epoch.
+    budget = 60 * log["settings"]["minutes"]
+    assert log["seconds"] > budget or epochs == log["settings"]["epochs"]
+    assert log["machine"] and log["test_scores"]["all"]["questions"] == log["settings"]["test"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_shipped_network_scores_what_its_log_says_on_fresh_scenes(name, fresh):
+    model, log = mt.experiments.load(name)
+    rows = experiments.scores(model, fresh)
+    for kind in ("non-relational", "relational"):
+        here, there = rows[kind], log["test_scores"][kind]
+        spread = np.hypot(here["stderr"], there["stderr"])
+        assert abs(here["accuracy"] - there["accuracy"]) < 4 * spread + 1e-9, (kind, here, there)
