@@ -184,7 +184,7 @@ def text_encoder(
     return_sequences: bool = False,
     name: str = "text_encoder",
 ) -> keras.Sequential:
-    """The article's text branch: ``Embedding`` then ``LSTM``, returning one vector.
+    """The article's text branch: ``Embedding``, then ``LSTM``.
 
     The embedding uses ``mask_zero=True``, so id 0 is padding and the LSTM
     skips those steps; by default the LSTM returns its final hidden state
@@ -196,7 +196,7 @@ def text_encoder(
     to the tensor), so such a fusion can ignore the padded positions.
 
     Args:
-        vocab_size: number of token ids, including 0 (padding) and 1 (unknown).
+        vocab_size: number of token ids, with 0 (padding) and 1 (unknown).
         sequence_length: length of every id sequence.
         embedding_dim: size of each token's embedding vector.
         units: size of the LSTM state, and so of the output.
@@ -204,14 +204,15 @@ def text_encoder(
         name: the model's name.
 
     Returns:
-        A ``keras.Sequential`` mapping int ids ``(batch, sequence_length)`` to
-        ``(batch, units)``, or to ``(batch, sequence_length, units)`` with
-        ``return_sequences=True``.
+        A ``keras.Sequential`` mapping int ids ``(batch, sequence_length)``
+        to ``(batch, units)``, or to ``(batch, sequence_length, units)``
+        with ``return_sequences=True``.
 
     Example:
         >>> text_encoder(vocab_size=40, sequence_length=12).output_shape
         (None, 128)
-        >>> text_encoder(vocab_size=40, sequence_length=12, return_sequences=True).output_shape
+        >>> every_step = text_encoder(40, 12, return_sequences=True)
+        >>> every_step.output_shape
         (None, 12, 128)
     """
     _checks.integer("vocab_size", vocab_size, minimum=2)
@@ -221,9 +222,18 @@ def text_encoder(
     _checks.boolean("return_sequences", return_sequences)
     return keras.Sequential(
         [
-            keras.Input(shape=(sequence_length,), dtype="int32", name="text"),
-            keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding"),
-            keras.layers.LSTM(units, return_sequences=return_sequences, name="lstm"),
+            keras.Input((sequence_length,), dtype="int32", name="text"),
+            keras.layers.Embedding(
+                vocab_size,
+                embedding_dim,
+                mask_zero=True,
+                name="embedding",
+            ),
+            keras.layers.LSTM(
+                units,
+                return_sequences=return_sequences,
+                name="lstm",
+            ),
         ],
         name=name,
     )
@@ -239,47 +249,59 @@ def augmentation(
     seed: int | None = None,
     name: str = "augmentation",
 ) -> keras.Sequential:
-    """Random label-preserving image transformations, active only while training.
+    """Random label-preserving image transformations, only while training.
 
-    For the book's shapes two transformations keep the label: a mirror image
-    left to right (every shape is symmetric about its vertical axis) and a
-    small shift (the label does not depend on where the object is). Others do
-    not: a vertical flip turns the triangle upside down, a 90-degree rotation
-    stands the bar on end, and a 45-degree rotation turns a square into a
-    diamond. Shifts move whole pixels (nearest-neighbour interpolation), so
-    they do not blur the image's noise. At inference (``training=False``) the
-    block is the identity.
+    For the book's shapes two transformations keep the label: a mirror
+    image left to right (every shape is symmetric about its vertical axis)
+    and a small shift (the label does not depend on where the object is).
+    Others do not: a vertical flip turns the triangle upside down, a
+    90-degree rotation stands the bar on end, and a 45-degree rotation
+    turns a square into a diamond. Shifts move whole pixels
+    (nearest-neighbour interpolation), so they do not blur the image's
+    noise. At inference (``training=False``) the block is the identity.
 
     Args:
-        translation: largest shift, as a fraction of the height and width, in
-            [0, 1); 0 turns shifting off.
+        translation: largest shift, as a fraction of the height and width,
+            in [0, 1); 0 turns shifting off.
         horizontal_flip: mirror half of the images left to right.
-        fill_mode: how ``keras.layers.RandomTranslation`` fills the pixels a
-            shift uncovers: ``"constant"`` (zeros, the default), ``"nearest"``,
-            ``"reflect"`` or ``"wrap"``.
+        fill_mode: how ``keras.layers.RandomTranslation`` fills the pixels
+            a shift uncovers: ``"constant"`` (zeros, the default),
+            ``"nearest"``, ``"reflect"`` or ``"wrap"``.
         seed: optional seed for repeatable draws.
         name: the block's name.
 
     Returns:
-        A ``keras.Sequential`` to put in front of an image encoder, for example
-        ``keras.Sequential([keras.Input(shape), augmentation(),
+        A ``keras.Sequential`` to put in front of an image encoder, for
+        example ``keras.Sequential([keras.Input(shape), augmentation(),
         image_encoder(shape)])``.
 
     Example:
         >>> import numpy as np
         >>> block = augmentation(seed=0)
-        >>> images = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
-        >>> bool(np.array_equal(np.asarray(block(images, training=False)), images))
+        >>> rng = np.random.default_rng(0)
+        >>> images = rng.random((2, 32, 32, 3)).astype("float32")
+        >>> kept = np.asarray(block(images, training=False))
+        >>> bool(np.array_equal(kept, images))
         True
     """
     translation = _checks.fraction("translation", translation)
     _checks.boolean("horizontal_flip", horizontal_flip)
-    _checks.choice("fill_mode", fill_mode, ("constant", "nearest", "reflect", "wrap"))
+    _checks.choice(
+        "fill_mode",
+        fill_mode,
+        ("constant", "nearest", "reflect", "wrap"),
+    )
     if seed is not None:
         _checks.integer("seed", seed, minimum=0)
     layers = []
     if horizontal_flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="random_flip"))
+        layers.append(
+            keras.layers.RandomFlip(
+                "horizontal",
+                seed=seed,
+                name="random_flip",
+            )
+        )
     if translation > 0:
         layers.append(
             keras.layers.RandomTranslation(
@@ -292,7 +314,8 @@ def augmentation(
             )
         )
     if not layers:
-        raise ValueError("augmentation needs translation > 0 or horizontal_flip=True; both are off")
+        need = "augmentation needs translation > 0 or horizontal_flip=True"
+        raise ValueError(f"{need}; both are off")
     return keras.Sequential(layers, name=name)
 
 

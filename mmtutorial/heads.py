@@ -182,8 +182,9 @@ class SimilarityLogits(keras.layers.Layer):
             inputs = [inputs]
         self._check_shapes([tuple(x.shape) for x in inputs])
         images, texts = inputs
-        scale = keras.ops.minimum(keras.ops.exp(self.log_scale), self.max_scale)
-        return scale * keras.ops.matmul(images, keras.ops.transpose(texts))
+        ops = keras.ops
+        scale = ops.minimum(ops.exp(self.log_scale), self.max_scale)
+        return scale * ops.matmul(images, ops.transpose(texts))
 
     def compute_output_shape(self, input_shape):
         shapes = self._check_shapes(list(input_shape))
@@ -246,17 +247,22 @@ class ContrastiveLoss(keras.losses.Loss):
                 f"SimilarityLogits; received shape {shape}"
             )
         ids = ops.reshape(y_true, (-1,))
-        if None not in (ids.shape[0], shape[0]) and ids.shape[0] != shape[0]:
+        n = ids.shape[0]
+        if None not in (n, shape[0]) and n != shape[0]:
             raise ValueError(
                 "ContrastiveLoss needs one pair id per sample: received "
                 f"{ids.shape[0]} ids for logits of shape {shape}"
             )
-        # target[i, j] = 1 / (number of matches of i) where ids i and j are equal;
-        # the matrix is symmetric, so it serves rows and columns alike
-        match = ops.cast(ops.equal(ids[:, None], ids[None, :]), logits.dtype)
+        # target[i, j] = 1 / (number of matches of i) where ids i and j
+        # are equal; the matrix is symmetric, so it serves rows and
+        # columns alike
+        same = ops.equal(ids[:, None], ids[None, :])
+        match = ops.cast(same, logits.dtype)
         targets = match / ops.sum(match, axis=1, keepdims=True)
-        image_to_text = -ops.sum(targets * ops.log_softmax(logits, axis=1), axis=1)
-        text_to_image = -ops.sum(targets * ops.log_softmax(logits, axis=0), axis=0)
+        by_row = ops.log_softmax(logits, axis=1)
+        by_column = ops.log_softmax(logits, axis=0)
+        image_to_text = -ops.sum(targets * by_row, axis=1)
+        text_to_image = -ops.sum(targets * by_column, axis=0)
         return 0.5 * (image_to_text + text_to_image)
 
 

@@ -216,7 +216,7 @@ def _check_similarity(similarity, relevant):
 
 
 def match_ranks(similarity, relevant=None) -> np.ndarray:
-    """The rank (0 = first) at which each query finds its best relevant item.
+    """The rank (0 = first) of each query's best relevant item.
 
     Row ``i`` of ``similarity`` scores query ``i`` against every item. The
     rank is the number of irrelevant items that score at least as high as
@@ -224,8 +224,9 @@ def match_ranks(similarity, relevant=None) -> np.ndarray:
 
     Args:
         similarity: ``(queries, items)`` scores, higher = more similar.
-        relevant: optional boolean ``(queries, items)`` array of the items that
-            count as a match; by default query ``i``'s only match is item ``i``.
+        relevant: optional boolean ``(queries, items)`` array of the items
+            that count as a match; by default query ``i``'s only match is
+            item ``i``.
 
     Returns:
         int array ``(queries,)``.

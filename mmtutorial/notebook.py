@@ -82,7 +82,7 @@ def _error_text(error, sentences):
     return f"{name}: {message}" if message else name
 
 
-def show_error(error, *, expected=Exception, sentences: int | None = None, width: int = 88) -> None:
+def show_error(error, *, expected=Exception, sentences: int | None = None, width: int = 72) -> None:
     """Print an exception or a warning as the page should show it: ``Type: message``, wrapped.
 
     Each line of the message is wrapped to ``width`` characters on its own,
@@ -103,7 +103,9 @@ def show_error(error, *, expected=Exception, sentences: int | None = None, width
             should raise.
         sentences: keep only the first ``sentences`` sentences of a long
             message (``None`` keeps all).
-        width: the width of the page, in characters.
+        width: the width of the page, in characters. The default fits the
+            book's code column (77 characters at 1280 px) with room to spare,
+            as the chapters' code does (book/ruff.toml).
 
     Returns:
         ``None``; the text is printed, so it appears as the cell's output.

@@ -163,13 +163,27 @@ def make_dataset(
     if model is not None:
         checked = _check_for(model, features, labels)
     else:
-        keys = tuple(features) if isinstance(features, dict) else ("image", "text")
-        checked = data_module.check_features(features, keys=keys, labels=labels)
-    elements = checked if labels is None else (checked, np.asarray(labels, dtype="int32"))
+        if isinstance(features, dict):
+            keys = tuple(features)
+        else:
+            keys = ("image", "text")
+        checked = data_module.check_features(
+            features,
+            keys=keys,
+            labels=labels,
+        )
+    if labels is None:
+        elements = checked
+    else:
+        elements = (checked, np.asarray(labels, dtype="int32"))
     dataset = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle:
         size = int(next(iter(checked.values())).shape[0])
-        dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            size,
+            seed=seed,
+            reshuffle_each_iteration=True,
+        )
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -361,11 +361,6 @@ def test_walkthrough_opened_from_disk_typesets_math(browser, built_book):
     assert not visit.refused, f"the page asked for files outside the build: {visit.refused}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12, part 3, unfinished: 43 code blocks and 13 outputs still overflow "
-    "(comments and strings ruff cannot wrap; long prints); remove this mark when it passes",
-)
 def test_no_code_block_or_output_scrolls_sideways_at_1280_by_800(visits):
     bad = failures(visits, lambda visit: visit.seen["overflow"])
     count = sum(len(found) for found in bad.values())
@@ -376,11 +371,6 @@ def test_no_code_block_or_output_scrolls_sideways_at_1280_by_800(visits):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12, part 3, unfinished: 21 <summary> elements without a name (summary-name) "
-    "remain; remove this mark when it passes",
-)
 def test_no_serious_or_critical_accessibility_violation_in_the_light_theme(visits, axe_available):
     themes = {visit.seen["theme"] for visit in visits.values()}
     assert themes == {"light"}, f"the pages were not in the light theme: {themes}"
@@ -388,11 +378,6 @@ def test_no_serious_or_critical_accessibility_violation_in_the_light_theme(visit
     assert not bad, f"axe-core's serious or critical violations (light theme): {bad}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12, part 3, unfinished: 21 <summary> elements without a name (summary-name) "
-    "remain; remove this mark when it passes",
-)
 def test_no_serious_or_critical_accessibility_violation_in_the_dark_theme(dark_audits):
     themes = {theme for theme, _ in dark_audits.values()}
     assert themes == {"dark"}, f"the pages were not in the dark theme: {themes}"

@@ -48,8 +48,8 @@ _VERSION = re.compile(r'^__version__\s*=\s*"([^"]+)"\s*$', re.MULTILINE)
 _CELL = """\
 import importlib.util
 
-# The book's own release of its companion package, installed only where it
-# is missing (a hosted service such as Colab); see the README.
+# The book's own release of its companion package, installed only
+# where it is missing (a hosted service such as Colab); see the README.
 {release}
 if importlib.util.find_spec("mmtutorial") is None:
     %pip install --quiet "{{RELEASE}}"

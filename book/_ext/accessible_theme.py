@@ -1,4 +1,4 @@
-"""Repair three accessibility faults of the theme and of docutils in the built pages.
+"""Repair four accessibility faults of the theme and of docutils in the built pages.
 
 axe-core (tests/test_browser.py runs it on every page, in the light and the
 dark theme) reports these as serious; none of them is the book's content, so
@@ -22,6 +22,15 @@ smallest change that gives the element a correct accessible name or role:
    and which does not count as a list item, so the list has no items for
    assistive technology (axe's ``aria-required-children``). Each entry gets
    ``role="listitem"``. Upstream: docutils' HTML5 writer.
+4. The sidebar's collapsible sections: for a page with sub-pages (here
+   "Applications"), pydata-sphinx-theme's ``toctree.py`` writes the link,
+   then ``<details><summary>`` whose only content is a chevron marked
+   ``role="presentation"``, so the disclosure control has no name (axe's
+   ``summary-name``), on every page. The summary gets an ``aria-label``
+   naming the page whose sections it shows. Upstream: the markup came with
+   pydata/pydata-sphinx-theme#1582 (keyboard-operable sections, 2024) and
+   is still in 0.17.1; pytorch/pytorch_sphinx_theme#234 reports and patches
+   the same violation in a theme built on it.
 
 Every rule is idempotent (a page fixed in an earlier build is left as it is),
 since an incremental build rewrites only the pages that changed.
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+from html import escape, unescape
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -47,10 +57,26 @@ _BIBLIOGRAPHY_ENTRY = re.compile(
     r'(<div class="citation" [^>]*?)role="doc-biblioentry"'
 )
 
+# A sidebar link to a page with sub-pages, then its section toggle: the
+# summary has no attributes until it is repaired, so the rule runs once.
+_SECTION_TOGGLE = re.compile(
+    r'(<li class="toctree-l\d[^"]*has-children[^"]*">'
+    r'<a class="[^"]*reference[^"]*" href="[^"]*">(.*?)</a>'
+    r"<details[^>]*>)<summary>"
+)
+
+
+def _name_section_toggle(match: re.Match) -> str:
+    title = unescape(re.sub(r"<[^>]+>", "", match.group(2))).strip()
+    label = escape(f"Sections of {title}", quote=True)
+    return f'{match.group(1)}<summary aria-label="{label}">'
+
+
 RULES = (
     (_SEARCH_BUTTON, r"\1"),
     (_THEME_ICON, r"\1"),
     (_BIBLIOGRAPHY_ENTRY, r'\1role="listitem"'),
+    (_SECTION_TOGGLE, _name_section_toggle),
 )
 
 

@@ -42,7 +42,9 @@ from benchmarks import KEYS, WALKTHROUGH  # noqa: E402
 def load(folder: pathlib.Path) -> list[tuple[str, dict]]:
     files = sorted(folder.glob("*.json"))
     if not files:
-        raise ExtensionError(f"benchmark-table: no *.json file in {folder}")
+        raise ExtensionError(
+            f"benchmark-table: no *.json file in {folder}"
+        )
     results = []
     for path in files:
         figures = json.loads(path.read_text())
@@ -76,9 +78,18 @@ def headline_rows(figures: dict) -> list[tuple[str, str]]:
         else None
     )
     rows = [
-        ("Training, the article's pattern (samples/s)", f"{naive:,.0f}"),
-        ("Training, the book's pipeline (samples/s)", f"{pipeline:,.0f}"),
-        ("Pipeline over the article's pattern", f"{pipeline / naive:.2f}x"),
+        (
+            "Training, the article's pattern (samples/s)",
+            f"{naive:,.0f}",
+        ),
+        (
+            "Training, the book's pipeline (samples/s)",
+            f"{pipeline:,.0f}",
+        ),
+        (
+            "Pipeline over the article's pattern",
+            f"{pipeline / naive:.2f}x",
+        ),
         ("Training step (GFLOP/s)", f"{step / 1e9:,.1f}"),
         (
             "Dense matrix product, same dtype (GFLOP/s)",
@@ -106,7 +117,10 @@ def headline_rows(figures: dict) -> list[tuple[str, str]]:
         )
     rows.append(("Cold book build", _seconds(figures["cold_build_s"])))
     rows.append(
-        ("Warm rebuild, nothing changed", _seconds(figures["warm_build_s"]))
+        (
+            "Warm rebuild, nothing changed",
+            _seconds(figures["warm_build_s"]),
+        )
     )
     return rows
 
@@ -167,7 +181,9 @@ class BenchmarkTable(SphinxDirective):
                 times = figures["chapter_seconds"]
                 base = times.get(WALKTHROUGH)
                 if stem in times:
-                    ratio = f" ({times[stem] / base:.2f}x)" if base else ""
+                    ratio = (
+                        f" ({times[stem] / base:.2f}x)" if base else ""
+                    )
                     cells.append(f"{times[stem]:.1f} s{ratio}")
                 else:
                     cells.append("")
@@ -175,7 +191,10 @@ class BenchmarkTable(SphinxDirective):
         chapter_header = [
             "Chapter (seconds, and over the walkthrough)"
         ] + header[1:]
-        return [_table(header, rows), _table(chapter_header, chapter_rows)]
+        return [
+            _table(header, rows),
+            _table(chapter_header, chapter_rows),
+        ]
 
 
 def setup(app: Sphinx):

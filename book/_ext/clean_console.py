@@ -74,7 +74,9 @@ def start_in_auto_mode(
 
 def setup(app: Sphinx) -> dict:
     # After every other listener (Sphinx's MathJax one adds its scripts here too).
-    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect(
+        "html-page-context", drop_duplicate_scripts, priority=900
+    )
     app.connect("html-page-context", start_in_auto_mode)
     return {
         "version": "1.0",

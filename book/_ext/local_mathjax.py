@@ -52,7 +52,9 @@ LAZY_FOLDERS = ("a11y", "input", "output", "sre", "ui")
 def mathjax_source() -> pathlib.Path:
     """The folder holding MathJax 3's browser bundle (``es5/``), or an error saying how to get it."""
     spec = importlib.util.find_spec("mathjax")
-    folders = list(spec.submodule_search_locations or []) if spec else []
+    folders = (
+        list(spec.submodule_search_locations or []) if spec else []
+    )
     for folder in folders:
         es5 = pathlib.Path(folder) / "static" / "mathjax" / "es5"
         if (es5 / "startup.js").is_file():
@@ -96,7 +98,10 @@ def copy_mathjax(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx.ext.mathjax")
     app.add_config_value(
-        "local_mathjax_component", "tex-mml-chtml.js", "html", types=[str]
+        "local_mathjax_component",
+        "tex-mml-chtml.js",
+        "html",
+        types=[str],
     )
     # After the defaults and _config.yml are read, but before MyST adjusts mathjax3_config.
     app.connect("config-inited", point_sphinx_at_local_copy)

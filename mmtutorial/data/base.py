@@ -42,6 +42,9 @@ import numpy as np
 
 from .. import _checks
 
+# The widest repr that stays on one line: the chapters' code column (book/ruff.toml).
+REPR_WIDTH = 72
+
 __all__ = ["Split", "DataSource", "Task", "check_count", "split_seeds"]
 
 
@@ -124,8 +127,13 @@ class Split:
         return f"{len(self)} samples"
 
     def __repr__(self):
+        # One line where it fits the book's 72-character code column, else
+        # the inputs on a second, indented line, so no page scrolls sideways.
         inputs = ", ".join(f"{key} {tuple(a.shape)} {a.dtype}" for key, a in self.features.items())
-        return f"{type(self).__name__}({self._repr_head()}; {inputs})"
+        line = f"{type(self).__name__}({self._repr_head()}; {inputs})"
+        if len(line) <= REPR_WIDTH:
+            return line
+        return f"{type(self).__name__}({self._repr_head()};\n    {inputs})"
 
     def take(self, indices) -> Split:
         """The samples at ``indices`` (integers, a boolean mask or a slice), as a split of the same kind.

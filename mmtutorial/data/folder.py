@@ -168,10 +168,12 @@ class FolderDataset(DataSource):
     def __repr__(self):
         sizes = ", ".join(f"{name} {len(split)}" for name, split in self.splits.items())
         skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        # one fact per line, so the summary fits the book's code column
         return (
-            f"FolderDataset({self.csv_path}: {self.rows} rows -> {sizes}{skipped}; "
-            f"{self.num_classes} classes; vocabulary of {self.vocab_size} ids; "
-            f"captions of {self.sequence_length} tokens; images {self.image_shape})"
+            f"FolderDataset({self.csv_path}:\n"
+            f"    {self.rows} rows -> {sizes}{skipped};\n"
+            f"    {self.num_classes} classes; vocabulary of {self.vocab_size} ids;\n"
+            f"    captions of {self.sequence_length} tokens; images {self.image_shape})"
         )
 
     def vectorizer(self):

@@ -127,20 +127,21 @@ class LateFusion(Fusion):
 
 
 def product_of_experts(probabilities_list, prior=None):
-    """Late fusion by the product rule: multiply the experts' probabilities, divide by the prior.
+    """Late fusion by the product rule: multiply, divide by the prior.
 
     Each of ``K`` single-modality models (the "experts") gives the class
     posterior of its own input, ``p(y | x_k)``. If the inputs are
-    conditionally independent given the class, Bayes' rule turns these into
-    the posterior given all inputs at once:
+    conditionally independent given the class, Bayes' rule turns these
+    into the posterior given all inputs at once:
 
     ``p(y | x_1, ..., x_K) = p(y)^(1 - K) * prod_k p(y | x_k) / Z``,
 
-    where ``Z`` makes each row sum to 1. The prior is divided out ``K - 1``
-    times because each expert's posterior already contains it once. The
-    product is taken in log space, so many small probabilities do not
-    underflow. A class that any expert gives probability 0 gets probability
-    0: each expert can veto a class, which averaging cannot do.
+    where ``Z`` makes each row sum to 1. The prior is divided out
+    ``K - 1`` times because each expert's posterior already contains it
+    once. The product is taken in log space, so many small probabilities
+    do not underflow. A class that any expert gives probability 0 gets
+    probability 0: each expert can veto a class, which averaging cannot
+    do.
 
     Args:
         probabilities_list: a list of ``K >= 1`` arrays (NumPy arrays or
@@ -149,59 +150,64 @@ def product_of_experts(probabilities_list, prior=None):
             non-negative and finite. A row need not sum to 1; a constant
             factor per row cancels in ``Z``.
         prior: ``None`` for equally likely classes, or the class
-            probabilities ``p(y)``, shape ``(num_classes,)``, all positive.
+            probabilities ``p(y)``, shape ``(num_classes,)``, all
+            positive.
 
     Returns:
         A float64 NumPy array of the inputs' shape whose rows sum to 1.
 
     Raises:
-        ValueError: naming the argument and the value received, for an empty
-            list, arrays of different shapes, negative or non-finite values,
-            a bad prior, or a sample in which every class is vetoed.
+        ValueError: naming the argument and the value received, for an
+            empty list, arrays of different shapes, negative or
+            non-finite values, a bad prior, or a sample in which every
+            class is vetoed.
 
     Example:
         >>> import numpy as np
-        >>> image = np.array([[0.7, 0.3, 0.0]])  # the image rules out class 2
-        >>> text = np.array([[0.0, 0.3, 0.7]])   # the caption rules out class 0
+        >>> image = np.array([[0.7, 0.3, 0.0]])  # rules out class 2
+        >>> text = np.array([[0.0, 0.3, 0.7]])  # rules out class 0
         >>> product_of_experts([image, text]).round(3).tolist()
         [[0.0, 1.0, 0.0]]
-        >>> ((image + text) / 2).round(3).tolist()  # the average prefers a vetoed class
+        >>> # the average prefers a vetoed class
+        >>> ((image + text) / 2).round(3).tolist()
         [[0.35, 0.3, 0.35]]
     """
-    if not isinstance(probabilities_list, (list, tuple)) or not probabilities_list:
-        if isinstance(probabilities_list, (list, tuple)):
+    is_list = isinstance(probabilities_list, (list, tuple))
+    if not is_list or not probabilities_list:
+        if is_list:
             received = "an empty list"
         else:
-            received = (
-                f"{type(probabilities_list).__name__} of shape {np.shape(probabilities_list)}"
-            )
+            kind = type(probabilities_list).__name__
+            received = f"{kind} of shape {np.shape(probabilities_list)}"
         raise ValueError(
-            "probabilities_list must be a non-empty list of (batch, num_classes) arrays, one "
-            f"per expert; received {received}"
+            "probabilities_list must be a non-empty list of "
+            "(batch, num_classes) arrays, one per expert; "
+            f"received {received}"
         )
     experts = []
     for index, probabilities in enumerate(probabilities_list):
+        name = f"probabilities_list[{index}]"
         array = np.asarray(probabilities)
         if array.dtype.kind not in "biuf":
+            received = f"received dtype {array.dtype}"
             raise ValueError(
-                f"probabilities_list[{index}] must be an array of real numbers; received "
-                f"dtype {array.dtype}"
+                f"{name} must be an array of real numbers; {received}",
             )
         array = array.astype("float64")
         if array.ndim < 1 or array.shape[-1] < 1:
+            received = f"received shape {array.shape}"
             raise ValueError(
-                f"probabilities_list[{index}] must have shape (..., num_classes); "
-                f"received shape {array.shape}"
+                f"{name} must have shape (..., num_classes); {received}",
             )
         if experts and array.shape != experts[0].shape:
+            shapes = [tuple(e.shape) for e in experts] + [array.shape]
+            need = "every expert must give probabilities of the same shape"
+            raise ValueError(f"{need}; received shapes {shapes}")
+        invalid = ~np.isfinite(array) | (array < 0)
+        if invalid.any():
+            bad = tuple(int(i) for i in np.argwhere(invalid)[0])
             raise ValueError(
-                "every expert must give probabilities of the same shape; received shapes "
-                f"{[tuple(e.shape) for e in experts] + [array.shape]}"
-            )
-        if not np.isfinite(array).all() or (array < 0).any():
-            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array) | (array < 0))[0])
-            raise ValueError(
-                f"probabilities_list[{index}] must hold non-negative finite probabilities; "
+                f"{name} must hold non-negative finite probabilities; "
                 f"received {float(array[bad])} at index {bad}"
             )
         experts.append(array)
@@ -213,18 +219,21 @@ def product_of_experts(probabilities_list, prior=None):
         if prior_array.shape != (num_classes,) or not (
             np.isfinite(prior_array).all() and (prior_array > 0).all()
         ):
+            shown = np.array2string(prior_array, threshold=8)
             raise ValueError(
-                f"prior must be {num_classes} positive, finite class probabilities, shape "
-                f"({num_classes},); received {np.array2string(prior_array, threshold=8)} "
-                f"of shape {prior_array.shape}"
+                f"prior must be {num_classes} positive, finite class "
+                f"probabilities, shape ({num_classes},); received "
+                f"{shown} of shape {prior_array.shape}"
             )
-        log_posterior = log_posterior - (len(experts) - 1) * np.log(prior_array)
+        repeats = len(experts) - 1
+        log_posterior = log_posterior - repeats * np.log(prior_array)
     largest = log_posterior.max(axis=-1, keepdims=True)
     if np.isneginf(largest).any():
-        sample = tuple(int(i) for i in np.argwhere(np.isneginf(largest[..., 0]))[0])
+        vetoed = np.argwhere(np.isneginf(largest[..., 0]))[0]
+        sample = tuple(int(i) for i in vetoed)
         raise ValueError(
-            f"the experts leave no class possible for sample {sample}: every class has "
-            "probability 0 under at least one expert"
+            f"the experts leave no class possible for sample {sample}: "
+            "every class has probability 0 under at least one expert"
         )
     posterior = np.exp(log_posterior - largest)
     return posterior / posterior.sum(axis=-1, keepdims=True)

@@ -372,10 +372,13 @@ class PixelWordAttention(SpatialFusion):
     def fuse(self, feature_map, words, word_mask=None):
         shape = ops.shape(feature_map)
         weights = self._scores(feature_map, words, word_mask)
-        v = self._heads(ops.matmul(words, self.value_kernel) + self.value_bias)
+        values = ops.matmul(words, self.value_kernel) + self.value_bias
+        v = self._heads(values)
         context = ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3))
-        context = ops.reshape(context, (shape[0], shape[1], shape[2], self.units))
-        return feature_map + ops.matmul(context, self.output_kernel) + self.output_bias
+        grid = (shape[0], shape[1], shape[2], self.units)
+        context = ops.reshape(context, grid)
+        output = ops.matmul(context, self.output_kernel) + self.output_bias
+        return feature_map + output
 
     def attention_scores(self, inputs, word_mask=None):
         """The attention weights ``(batch, heads, h * w, words)``, rows summing to 1.

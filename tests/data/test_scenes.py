@@ -105,9 +105,10 @@ def test_layouts_shapes_and_the_hidden_causes(task):
     np.testing.assert_array_equal(
         made_as_tokens.generate(6, seed=0).features["scene"], tokens.features["scene"]
     )
-    assert (
-        repr(tokens)
-        == "SceneQuestionSplit(6 scenes, tokens; scene (6, 4, 11) float32, question (6, 1, 4) float32)"
+    # wider than the book's 72-character column, so the inputs go on a second line
+    assert repr(tokens) == (
+        "SceneQuestionSplit(6 scenes, tokens;\n"
+        "    scene (6, 4, 11) float32, question (6, 1, 4) float32)"
     )
     assert task.class_names == mt.data.SHAPES and task.quadrant_names[0] == "top left"
     other = scenes.SceneQuestionTask(quadrants=3, shapes=9)

@@ -185,10 +185,10 @@ def test_colour_names_in_captions_match_the_image(task):
 def test_a_split_is_the_base_split_with_the_hidden_causes(task, small):
     assert isinstance(small, mt.data.Split) and isinstance(small, mt.data.ShapeMaterialSplit)
     assert small.features["image"] is small.images and small.features["text"] is small.tokens
-    assert (
-        repr(small)
-        == "ShapeMaterialSplit(64 samples; image (64, 32, 32, 3) float32, text (64, 12) int32)"
+    assert repr(small) == (
+        "ShapeMaterialSplit(64 samples;\n    image (64, 32, 32, 3) float32, text (64, 12) int32)"
     )
+    assert all(len(line) <= 72 for line in repr(small).splitlines())
     assert task.input_specs() == {"image": ((32, 32, 3), "float32"), "text": ((12,), "int32")}
     assert task.image_shape == (32, 32, 3)
 
