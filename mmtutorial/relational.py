@@ -142,7 +142,8 @@ class RelationNetwork(keras.layers.Layer):
         self._dims = (d, q)
         self.built = True
 
-    def call(self, inputs):
+    def _checked(self, inputs):
+        """``objects`` and ``question`` as tensors, or a ``ValueError`` naming what is wrong."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(
                 f"{type(self).__name__} expects a list [objects, question]; received "
@@ -155,13 +156,20 @@ class RelationNetwork(keras.layers.Layer):
                 f"{type(self).__name__} {self.name!r} was built for objects of {self._dims[0]} "
                 f"features and questions of {self._dims[1]}; received shapes {shapes}"
             )
+        return objects, question
+
+    def call(self, inputs):
+        objects, question = self._checked(inputs)
         d = self._dims[0]
         kernel = ops.cast(self.first_kernel, self.compute_dtype)
-        first_i = ops.matmul(objects, kernel[:d])  # (batch, n, width): o_i's share
-        first_j = ops.matmul(objects, kernel[d : 2 * d])  # o_j's share
-        first_q = ops.matmul(question, kernel[2 * d :]) + self.first_bias  # (batch, width)
-        pairs = first_i[:, :, None, :] + first_j[:, None, :, :] + first_q[:, None, None, :]
-        hidden = ops.relu(pairs)  # (batch, n, n, width)
+        # The first layer of g on [o_i; o_j; q], split into three shares.
+        first_i = ops.matmul(objects, kernel[:d])  # (batch, n, width)
+        first_j = ops.matmul(objects, kernel[d : 2 * d])
+        first_q = ops.matmul(question, kernel[2 * d :]) + self.first_bias
+        # Broadcasting adds every (i, j) combination: (batch, n, n, width).
+        pairs = first_i[:, :, None, :] + first_j[:, None, :, :]
+        pairs = pairs + first_q[:, None, None, :]
+        hidden = ops.relu(pairs)
         for weights, bias in zip(self.kernels, self.biases):
             hidden = ops.relu(ops.matmul(hidden, weights) + bias)
         reduce = ops.mean if self.reduction == "mean" else ops.sum
