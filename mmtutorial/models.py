@@ -10,6 +10,7 @@ categorical cross-entropy, so no one-hot encoding is needed.
 from __future__ import annotations
 
 import functools
+import math
 
 import keras
 
@@ -1018,23 +1019,9 @@ def build_captioner(
         >>> model.output_shape
         (None, 9, 15)
     """
-    from .data.base import integer_with_reason
-    from .data.captioning import FIRST_WORD_ID
-
     image_shape = encoders.check_image_shape(image_shape)
-    vocab_size = integer_with_reason(
-        "vocab_size", vocab_size, FIRST_WORD_ID + 1, "padding, start, end and one word"
-    )
-    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=2)
-    units = _checks.integer("units", units, minimum=1)
-    layers = _checks.integer("layers", layers, minimum=1)
-    num_heads = _checks.integer("num_heads", num_heads, minimum=1)
-    if units % num_heads:
-        raise ValueError(
-            f"num_heads must divide units; received num_heads={num_heads} and units={units}"
-        )
-    if mlp_units is not None:
-        mlp_units = _checks.integer("mlp_units", mlp_units, minimum=1)
+    settings = _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units)
+    vocab_size, sequence_length, units, layers, num_heads, mlp_units = settings
     dropout = _checks.fraction("dropout", dropout)
     image_tokens = _checks.choice("image_tokens", image_tokens, _IMAGE_TOKENS)
     rate = _checks.positive("learning_rate", learning_rate)
@@ -1266,3 +1253,219 @@ def beam_search(model, images, beam_width: int, max_length: int, *, return_all: 
 
 
 __all__ += ["greedy_decode", "beam_search"]
+
+
+# -- the LLaVA recipe in miniature: a frozen language model, images as prefix tokens ---
+
+
+@_accepts_strategy
+def build_caption_language_model(
+    vocab_size: int,
+    sequence_length: int,
+    *,
+    units: int = 64,
+    layers: int = 2,
+    num_heads: int = 4,
+    mlp_units: int | None = None,
+    dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """Build (and compile) a tiny causal language model of captions: the captioner's decoder, no image.
+
+    The same layers as :func:`build_captioner`'s decoder (word and position
+    embeddings, ``layers`` causal :class:`~mmtutorial.transformer.TransformerBlock`
+    s, a final LayerNorm, a Dense to the vocabulary) without the
+    cross-attention: it learns ``p(w_t | w_<t)`` from captions alone, with
+    the same teacher-forcing inputs, targets and loss. Frozen, it is the
+    language model of :func:`build_prefix_captioner`.
+
+    Args:
+        vocab_size, sequence_length, units, layers, num_heads, mlp_units,
+            dropout, learning_rate, compile: as for :func:`build_captioner`.
+
+    Returns:
+        A ``keras.Model`` named ``"language_model"`` taking ``{"tokens":
+        (batch, sequence_length) int32}`` and returning next-token logits
+        ``(batch, sequence_length, vocab_size)``.
+
+    Example:
+        >>> build_caption_language_model(15, 9, units=16, layers=1, num_heads=2).output_shape
+        (None, 9, 15)
+    """
+    settings = _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units)
+    dropout = _checks.fraction("dropout", dropout)
+    rate = _checks.positive("learning_rate", learning_rate)
+    _checks.boolean("compile", compile)
+    decoder = _caption_decoder(*settings[:2], None, *settings[2:], dropout)
+    tokens = keras.Input(shape=(settings[1],), dtype="int32", name="tokens")
+    model = keras.Model({"tokens": tokens}, decoder(tokens), name="language_model")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=caption_loss())
+    return model
+
+
+def _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units):
+    """The checked ``(vocab_size, sequence_length, units, layers, num_heads, mlp_units)``."""
+    from .data.base import integer_with_reason
+    from .data.captioning import FIRST_WORD_ID
+
+    vocab_size = integer_with_reason(
+        "vocab_size", vocab_size, FIRST_WORD_ID + 1, "padding, start, end and one word"
+    )
+    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=2)
+    units = _checks.integer("units", units, minimum=1)
+    layers = _checks.integer("layers", layers, minimum=1)
+    num_heads = _checks.integer("num_heads", num_heads, minimum=1)
+    if units % num_heads:
+        raise ValueError(
+            f"num_heads must divide units; received num_heads={num_heads} and units={units}"
+        )
+    if mlp_units is not None:
+        mlp_units = _checks.integer("mlp_units", mlp_units, minimum=1)
+    return vocab_size, sequence_length, units, layers, num_heads, mlp_units
+
+
+def _language_model_parts(language_model):
+    """The word embedding, position embedding, blocks, final norm and output layer of a language model."""
+    decoder = None
+    if isinstance(language_model, keras.Model):
+        decoder = next((x for x in language_model.layers if x.name == "decoder"), None)
+    if decoder is None or len(decoder.inputs) != 1:
+        raise ValueError(
+            "language_model must be a model from build_caption_language_model (a 'decoder' that "
+            f"reads tokens only); received {language_model!r}"
+        )
+    blocks = [x for x in decoder.layers if isinstance(x, transformer.TransformerBlock)]
+    names = ("token_embedding", "token_position", "final_norm", "next_token")
+    embedding, position, norm, output = (decoder.get_layer(name) for name in names)
+    return embedding, position, blocks, norm, output
+
+
+@_accepts_strategy
+def build_prefix_captioner(
+    language_model: keras.Model,
+    image_shape,
+    *,
+    prefix_tokens: int = 4,
+    image_features: keras.Model | None = None,
+    image_filters=(32, 64),
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """A captioner from a frozen language model: image features projected into its word space.
+
+    The recipe of LLaVA (Liu et al., 2023) in miniature. Image features
+    ``f`` (a CNN's region tokens, flattened) go through one trainable linear
+    projection to ``P = prefix_tokens`` vectors in the language model's
+    token-embedding space, ``[v_1 ... v_P] = reshape(f W + b)``, and the frozen
+    language model reads ``[v_1 ... v_P, e(START), e(w_1) + pos_1, ...]``:
+    every word attends (causally) to the whole prefix and the words before
+    it. The word positions are the language model's own (the prefix gets
+    none), so the model reads words exactly as it learnt them. Only the
+    projection and, when ``image_features`` is not given, a fresh CNN train;
+    the language model's weights stay as they are.
+
+    The result has :func:`build_captioner`'s form (nested ``"image_encoder"``,
+    which outputs the prefix, and ``"decoder"``), so :func:`greedy_decode`
+    and :func:`beam_search` write its captions, and it is trained on the same
+    inputs and targets.
+
+    Args:
+        language_model: a model from :func:`build_caption_language_model`,
+            usually trained on captions; it is frozen here (``trainable =
+            False``).
+        image_shape: ``(height, width, channels)`` of the float32 images.
+        prefix_tokens: ``P``, the number of prefix vectors (>= 1).
+        image_features: a model mapping images to features (a vector or a
+            sequence per image), frozen like the language model, as LLaVA
+            freezes its vision encoder; ``None`` for a fresh, trainable CNN
+            (:func:`~mmtutorial.encoders.image_encoder` with ``image_filters``
+            and ``pooling="tokens"``).
+        image_filters: the fresh CNN's filters per block.
+        learning_rate: Adam's learning rate.
+        compile: compile with Adam and :func:`caption_loss`.
+
+    Returns:
+        A ``keras.Model`` taking ``{"image", "tokens"}`` and returning
+        next-token logits ``(batch, sequence_length, vocab_size)``;
+        :func:`parameter_counts` tells its trainable and total parameters.
+
+    Example:
+        >>> lm = build_caption_language_model(15, 9, units=16, layers=1, num_heads=2)
+        >>> model = build_prefix_captioner(lm, (32, 32, 3), prefix_tokens=2)
+        >>> model.output_shape
+        (None, 9, 15)
+    """
+    embedding, position, blocks, norm, output = _language_model_parts(language_model)
+    image_shape = encoders.check_image_shape(image_shape)
+    prefix_tokens = _checks.integer("prefix_tokens", prefix_tokens, minimum=1)
+    rate = _checks.positive("learning_rate", learning_rate)
+    _checks.boolean("compile", compile)
+    if image_features is None:
+        image_features = encoders.image_encoder(
+            image_shape, filters=image_filters, pooling="tokens", name="cnn"
+        )
+    elif not isinstance(image_features, keras.Model) or tuple(
+        image_features.input_shape[1:]
+    ) != tuple(image_shape):
+        raise ValueError(
+            f"image_features must be a keras.Model that takes images of shape {image_shape}; "
+            f"received {image_features!r}"
+        )
+    else:
+        image_features.trainable = False
+    language_model.trainable = False
+    units, length = embedding.output_dim, language_model.inputs[0].shape[1]
+
+    image = keras.Input(shape=image_shape, dtype="float32", name="image")
+    x = keras.layers.Flatten(name="flatten")(image_features(image))
+    x = keras.layers.Dense(prefix_tokens * units, name="prefix_projection")(x)
+    prefix = keras.layers.Reshape((prefix_tokens, units), name="prefix")(x)
+    encoder = keras.Model(image, prefix, name="image_encoder")
+
+    tokens = keras.Input(shape=(length,), dtype="int32", name="tokens")
+    context = keras.Input(shape=(prefix_tokens, units), dtype="float32", name="image_tokens")
+    x = keras.layers.Concatenate(axis=1, name="prefix_and_words")(
+        [context, position(embedding(tokens))]
+    )
+    for block in blocks:
+        x = block(x)
+    logits = transformer.DropPrefix(prefix_tokens, name="words_only")(output(norm(x)))
+    decoder = keras.Model([tokens, context], logits, name="decoder")
+
+    inputs = {
+        "image": keras.Input(shape=image_shape, dtype="float32", name="image"),
+        "tokens": keras.Input(shape=(length,), dtype="int32", name="tokens"),
+    }
+    model = keras.Model(
+        inputs, decoder([inputs["tokens"], encoder(inputs["image"])]), name="prefix_captioner"
+    )
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=caption_loss())
+    return model
+
+
+def parameter_counts(model: keras.Model) -> dict:
+    """``{"trainable", "frozen", "total"}``: how many numbers training may change, and how many there are.
+
+    Counted from the model's weights (each variable once, however many
+    layers share it).
+
+    Example:
+        >>> parameter_counts(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        {'trainable': 8, 'frozen': 0, 'total': 8}
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received {model!r}")
+
+    def count(weights):
+        unique = {id(w): w for w in weights}.values()
+        return int(sum(math.prod(w.shape) for w in unique))
+
+    trainable = count(model.trainable_weights)
+    frozen = count(model.non_trainable_weights)
+    return {"trainable": trainable, "frozen": frozen, "total": trainable + frozen}
+
+
+__all__ += ["build_caption_language_model", "build_prefix_captioner", "parameter_counts"]

@@ -266,3 +266,84 @@ def test_decoding_names_a_bad_argument(captioner):
     classifier = models.build_classifier((32, 32, 3), 10, 4, 3, modalities=("image",))
     with pytest.raises(ValueError, match="expects a model from build_captioner"):
         models.beam_search(classifier, batch, 2, 3)
+
+
+# -- the LLaVA recipe in miniature -------------------------------------------------------
+
+
+def size(weights):
+    return int(sum(np.asarray(w).size for w in weights))
+
+
+@pytest.fixture(scope="module")
+def pretrained_language_model():
+    task = SceneCaptionTask(image_size=16)
+    split = task.generate(64, seed=1)
+    keras.utils.set_random_seed(3)
+    lm = models.build_caption_language_model(
+        task.vocab_size, task.sequence_length, units=8, layers=1, num_heads=2
+    )
+    lm.fit({"tokens": split.tokens}, split.labels, batch_size=32, epochs=2, verbose=0)
+    return task, split, lm
+
+
+def test_only_the_image_side_of_a_prefix_captioner_trains(pretrained_language_model, tmp_path):
+    task, split, lm = pretrained_language_model
+    frozen = [w.copy() for w in lm.get_weights()]
+    model = models.build_prefix_captioner(
+        lm, task.image_shape, prefix_tokens=2, image_filters=(4,), learning_rate=1e-2
+    )
+    encoder = model.get_layer("image_encoder")
+    counts = models.parameter_counts(model)
+    assert counts == {
+        "trainable": size(encoder.get_weights()),
+        "frozen": size(frozen),
+        "total": size(encoder.get_weights()) + size(frozen),
+    }
+    before = [w.copy() for w in encoder.get_weights()]
+    model.fit(split.features, split.labels, batch_size=32, epochs=2, verbose=0)
+    for a, b in zip(frozen, lm.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, encoder.get_weights()))
+
+    path = tmp_path / "prefix.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(
+        np.asarray(loaded(split.features)), np.asarray(model(split.features))
+    )
+    np.testing.assert_array_equal(
+        models.greedy_decode(loaded, split.images[:4], task.sequence_length),
+        models.greedy_decode(model, split.images[:4], task.sequence_length),
+    )
+    assert models.parameter_counts(loaded) == counts
+
+
+def test_a_given_image_encoder_is_frozen_too(pretrained_language_model):
+    task, _, lm = pretrained_language_model
+    features = keras.Sequential(
+        [
+            keras.Input(task.image_shape),
+            keras.layers.Conv2D(2, 4, strides=4),
+            keras.layers.Flatten(),
+        ]
+    )
+    model = models.build_prefix_captioner(
+        lm, task.image_shape, prefix_tokens=3, image_features=features
+    )
+    projection = model.get_layer("image_encoder").get_layer("prefix_projection")
+    units = lm.get_layer("decoder").get_layer("token_embedding").output_dim
+    assert models.parameter_counts(model)["trainable"] == (32 + 1) * 3 * units
+    assert size(projection.get_weights()) == (32 + 1) * 3 * units
+
+
+def test_prefix_captioner_names_a_bad_argument(pretrained_language_model, captioner):
+    task, _, lm = pretrained_language_model
+    with pytest.raises(
+        ValueError, match="language_model must be a model from build_caption_language_model"
+    ):
+        models.build_prefix_captioner(captioner, task.image_shape)
+    with pytest.raises(ValueError, match="prefix_tokens must be an integer >= 1; received 0"):
+        models.build_prefix_captioner(lm, task.image_shape, prefix_tokens=0)
+    with pytest.raises(ValueError, match="image_features must be a keras.Model that takes images"):
+        models.build_prefix_captioner(lm, task.image_shape, image_features="cnn")
