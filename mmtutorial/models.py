@@ -5,6 +5,12 @@ defects fixed, and the unimodal baselines the book compares it with. Every
 model takes a dict of inputs (``"image"``, ``"text"``, or both) and outputs
 class probabilities; it is trained with integer labels and the sparse
 categorical cross-entropy, so no one-hot encoding is needed.
+
+Captioners write text instead: :func:`build_captioner` (image tokens and a
+causal transformer decoder), :func:`build_prefix_captioner` (a frozen
+language model from :func:`build_caption_language_model` reading image
+features as prefix tokens), and :func:`greedy_decode` and
+:func:`beam_search`, which write with either.
 """
 
 from __future__ import annotations
