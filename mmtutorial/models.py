@@ -5,11 +5,18 @@ defects fixed, and the unimodal baselines the book compares it with. Every
 model takes a dict of inputs (``"image"``, ``"text"``, or both) and outputs
 class probabilities; it is trained with integer labels and the sparse
 categorical cross-entropy, so no one-hot encoding is needed.
+
+Captioners write text instead: :func:`build_captioner` (image tokens and a
+causal transformer decoder), :func:`build_prefix_captioner` (a frozen
+language model from :func:`build_caption_language_model` reading image
+features as prefix tokens), and :func:`greedy_decode` and
+:func:`beam_search`, which write with either.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import keras
 
@@ -881,3 +888,590 @@ def build_segmenter(
 
 
 __all__ += ["Segmenter", "build_segmenter"]
+
+
+# -- a captioner: image tokens and a causal transformer decoder that writes about them --
+
+_IMAGE_TOKENS = ("regions", "patches")
+
+
+def _caption_image_encoder(image_shape, image_tokens, units, image_filters, patch_size):
+    """Images -> ``(batch, tokens, units)``: CNN regions (projected, positioned) or patches."""
+    image = keras.Input(shape=image_shape, dtype="float32", name="image")
+    if image_tokens == "regions":
+        x = encoders.image_encoder(
+            image_shape, filters=image_filters, pooling="tokens", name="cnn"
+        )(image)
+        x = keras.layers.Dense(units, name="region_projection")(x)
+        x = transformer.PositionEmbedding(x.shape[1], name="region_position")(x)
+    else:
+        x = transformer.PatchEmbedding(patch_size, units, name="patches")(image)
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="image_norm")(x)
+    return keras.Model(image, x, name="image_encoder")
+
+
+def _caption_decoder(
+    vocab_size, sequence_length, context_shape, units, layers, num_heads, mlp_units, dropout
+):
+    """Token ids (and image tokens) -> next-token logits ``(batch, sequence_length, vocab_size)``.
+
+    Word embedding (id 0 masked) plus a learned position embedding, ``layers``
+    causal :class:`~mmtutorial.transformer.TransformerBlock` s (each
+    cross-attending to the image tokens when ``context_shape`` is given), a
+    final LayerNorm and a Dense to the vocabulary.
+    """
+    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+    inputs = [tokens]
+    x = keras.layers.Embedding(vocab_size, units, mask_zero=True, name="token_embedding")(tokens)
+    x = transformer.PositionEmbedding(sequence_length, name="token_position")(x)
+    context = None
+    if context_shape is not None:
+        context = keras.Input(shape=context_shape, dtype="float32", name="image_tokens")
+        inputs.append(context)
+    for i in range(layers):
+        block = transformer.TransformerBlock(
+            num_heads,
+            mlp_units,
+            dropout,
+            causal=True,
+            cross_attention=context is not None,
+            name=f"decoder_block_{i}",
+        )
+        x = block(x, context=context) if context is not None else block(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+    logits = keras.layers.Dense(vocab_size, name="next_token", dtype="float32")(x)
+    return keras.Model(inputs, logits, name="decoder")
+
+
+def caption_loss():
+    """The captioners' loss: cross-entropy of the next token, padding ignored.
+
+    ``keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+    ignore_class=PAD_ID)``: the mean of ``-log p(target)`` over the target
+    positions that are not padding (:data:`~mmtutorial.data.captioning.PAD_ID`).
+    """
+    from .data.captioning import PAD_ID
+
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD_ID)
+
+
+@_accepts_strategy
+def build_captioner(
+    image_shape,
+    vocab_size: int,
+    sequence_length: int,
+    *,
+    units: int = 64,
+    layers: int = 2,
+    num_heads: int = 4,
+    mlp_units: int | None = None,
+    dropout: float = 0.0,
+    image_tokens: str = "regions",
+    image_filters=(32, 64),
+    patch_size: int = 4,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """Build (and compile) a captioner: image tokens, and a causal transformer decoder over words.
+
+    The image becomes a sequence of ``units``-wide tokens, either the CNN's
+    regions (``image_tokens="regions"``: :func:`~mmtutorial.encoders.image_encoder`
+    with ``pooling="tokens"``, each region projected and given a learned
+    position) or raw patches (``"patches"``:
+    :class:`~mmtutorial.transformer.PatchEmbedding`), then a LayerNorm. The
+    decoder embeds the caption so far (word + position, padding masked) and
+    runs ``layers`` pre-norm :class:`~mmtutorial.transformer.TransformerBlock`
+    s with ``causal=True`` and ``cross_attention=True``: word ``i`` attends
+    to words ``<= i`` and to every image token. A final LayerNorm and a Dense
+    give the logits of the next word at every position.
+
+    It is trained with teacher forcing: the input ``"tokens"`` is the caption
+    shifted right behind :data:`~mmtutorial.data.captioning.START_ID`, the
+    target the caption followed by :data:`~mmtutorial.data.captioning.END_ID`,
+    padded with :data:`~mmtutorial.data.captioning.PAD_ID`, as
+    :class:`~mmtutorial.data.captioning.SceneCaptionTask` makes them; the loss
+    (:func:`caption_loss`) ignores padding. :func:`greedy_decode` and
+    :func:`beam_search` then write captions.
+
+    Args:
+        image_shape: ``(height, width, channels)`` of the float32 images in [0, 1].
+        vocab_size: token ids in all, the special ids included (>= 4: padding,
+            start, end and one word).
+        sequence_length: the length of the inputs and targets (>= 2).
+        units: the width of every token.
+        layers: decoder blocks (>= 1).
+        num_heads: attention heads per block; must divide ``units``.
+        mlp_units: the blocks' MLP width (default ``4 * units``).
+        dropout: the blocks' dropout rate while training.
+        image_tokens: ``"regions"`` or ``"patches"``.
+        image_filters: the CNN's filters per block (``"regions"``).
+        patch_size: the patches' side in pixels (``"patches"``).
+        learning_rate: Adam's learning rate.
+        compile: compile with Adam and :func:`caption_loss`.
+        strategy: a ``tf.distribute.Strategy`` to build under (TensorFlow backend).
+
+    Returns:
+        A ``keras.Model`` taking ``{"image": (batch, *image_shape), "tokens":
+        (batch, sequence_length) int32}`` and returning next-token logits
+        ``(batch, sequence_length, vocab_size)``. Its two halves are the
+        nested models ``"image_encoder"`` and ``"decoder"``.
+
+    Raises:
+        ValueError: naming the argument and the value received.
+
+    Example:
+        >>> model = build_captioner((32, 32, 3), vocab_size=15, sequence_length=9, units=16,
+        ...                         layers=1, num_heads=2)
+        >>> model.output_shape
+        (None, 9, 15)
+    """
+    image_shape = encoders.check_image_shape(image_shape)
+    settings = _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units)
+    vocab_size, sequence_length, units, layers, num_heads, mlp_units = settings
+    dropout = _checks.fraction("dropout", dropout)
+    image_tokens = _checks.choice("image_tokens", image_tokens, _IMAGE_TOKENS)
+    rate = _checks.positive("learning_rate", learning_rate)
+    _checks.boolean("compile", compile)
+
+    encoder = _caption_image_encoder(image_shape, image_tokens, units, image_filters, patch_size)
+    decoder = _caption_decoder(
+        vocab_size,
+        sequence_length,
+        tuple(encoder.output_shape[1:]),
+        units,
+        layers,
+        num_heads,
+        mlp_units,
+        dropout,
+    )
+    inputs = {
+        "image": keras.Input(shape=image_shape, dtype="float32", name="image"),
+        "tokens": keras.Input(shape=(sequence_length,), dtype="int32", name="tokens"),
+    }
+    logits = decoder([inputs["tokens"], encoder(inputs["image"])])
+    model = keras.Model(inputs=inputs, outputs=logits, name=f"captioner_{image_tokens}")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=caption_loss())
+    return model
+
+
+__all__ += ["build_captioner", "caption_loss"]
+
+
+# -- writing captions: greedy decoding and beam search --------------------------------
+
+
+def _captioner_parts(model, images, max_length, owner):
+    """``(decoder, image tokens, max_length)`` for decoding ``images`` with ``model``, checked."""
+    from keras import ops
+
+    names = {layer.name for layer in getattr(model, "layers", ())}
+    if not isinstance(model, keras.Model) or not {"image_encoder", "decoder"} <= names:
+        raise ValueError(
+            f"{owner} expects a model from build_captioner (with the nested models "
+            f"'image_encoder' and 'decoder'); received {model!r}"
+        )
+    encoder, decoder = model.get_layer("image_encoder"), model.get_layer("decoder")
+    if len(decoder.inputs) != 2:
+        raise ValueError(
+            f"{owner} expects a captioner whose decoder reads image tokens; received a decoder "
+            f"with {len(decoder.inputs)} input(s)"
+        )
+    expected = tuple(encoder.inputs[0].shape[1:])
+    images = ops.convert_to_tensor(images, dtype="float32")
+    if tuple(images.shape[1:]) != expected or len(images.shape) != 4:
+        raise ValueError(
+            f"{owner}: images must have shape (batch, *{expected}); received shape "
+            f"{tuple(images.shape)}"
+        )
+    length = decoder.inputs[0].shape[1]
+    max_length = _checks.integer("max_length", max_length, minimum=1, maximum=length, owner=owner)
+    return decoder, encoder(images, training=False), max_length
+
+
+def _allowed_next(vocab_size):
+    """Boolean ``(vocab_size,)``: the ids a decoder may write (neither padding nor start)."""
+    from keras import ops
+
+    from .data.captioning import PAD_ID, START_ID
+
+    ids = ops.arange(vocab_size)
+    return ops.logical_and(ops.not_equal(ids, PAD_ID), ops.not_equal(ids, START_ID))
+
+
+def _next_log_probabilities(decoder, written, context, step):
+    """``log p(next id | image, ids so far)`` at position ``step``, ``(rows, vocab_size)``.
+
+    ``written`` holds the decoder's input ids, :data:`START_ID` then the ids
+    written so far, padding after ``step``; the causal mask makes position
+    ``step`` see only what is written. The softmax is over the whole
+    vocabulary, so the scores are the model's own log-probabilities.
+    """
+    from keras import ops
+
+    logits = decoder([written, context], training=False)[:, step, :]
+    return ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+
+
+def _start_inputs(rows, length):
+    from keras import ops
+
+    from .data.captioning import PAD_ID, START_ID
+
+    first = ops.full((rows, 1), START_ID, dtype="int32")
+    return ops.concatenate([first, ops.full((rows, length - 1), PAD_ID, dtype="int32")], axis=1)
+
+
+def greedy_decode(model, images, max_length: int):
+    """Write one caption per image, taking the most probable next id at every step.
+
+    At step ``t`` the decoder reads :data:`~mmtutorial.data.captioning.START_ID`
+    and the ids written so far and writes ``argmax_w log p(w | image, ids)``
+    over every id but padding and start. A caption stops at
+    :data:`~mmtutorial.data.captioning.END_ID` (which is kept), or after
+    ``max_length`` ids; padding fills the rest. Every operation is a
+    ``keras.ops`` call on the whole batch, and ties go to the lowest id, so
+    the result is deterministic.
+
+    Args:
+        model: a captioner from :func:`build_captioner`.
+        images: float32 ``(batch, *image_shape)``.
+        max_length: the most ids to write, end id included (1 to the
+            model's ``sequence_length``).
+
+    Returns:
+        int32 NumPy ``(batch, max_length)``: the written ids, for
+        :meth:`~mmtutorial.data.captioning.SceneCaptionTask.decode`.
+
+    Example:
+        >>> import numpy as np
+        >>> model = build_captioner((16, 16, 3), vocab_size=6, sequence_length=4, units=8,
+        ...                         layers=1, num_heads=2, image_filters=(4,))
+        >>> greedy_decode(model, np.zeros((2, 16, 16, 3), "float32"), max_length=3).shape
+        (2, 3)
+    """
+    from keras import ops
+
+    from .data.captioning import END_ID, PAD_ID
+
+    decoder, context, max_length = _captioner_parts(model, images, max_length, "greedy_decode")
+    rows, length = ops.shape(context)[0], decoder.inputs[0].shape[1]
+    allowed = _allowed_next(decoder.output_shape[-1])[None, :]
+    written = _start_inputs(rows, length)
+    done = ops.zeros((rows,), dtype="bool")
+    ids = []
+    for step in range(max_length):
+        scores = _next_log_probabilities(decoder, written, context, step)
+        scores = ops.where(allowed, scores, float("-inf"))
+        token = ops.where(done, PAD_ID, ops.cast(ops.argmax(scores, axis=-1), "int32"))
+        ids.append(token)
+        done = ops.logical_or(done, ops.equal(token, END_ID))
+        if step + 1 < length:
+            written = ops.slice_update(written, (0, step + 1), token[:, None])
+    return ops.convert_to_numpy(ops.stack(ids, axis=1)).astype("int32")
+
+
+def beam_search(model, images, beam_width: int, max_length: int, *, return_all: bool = False):
+    """Write the caption of each image with beam search over total log-probability.
+
+    Each image keeps ``beam_width`` partial captions (hypotheses). At every
+    step each live hypothesis is extended by every id but padding and start,
+    scored by the sum of the model's log-probabilities of its ids, and the
+    ``beam_width`` best extensions over all hypotheses survive. A hypothesis
+    that wrote :data:`~mmtutorial.data.captioning.END_ID` is finished: it is
+    carried on unchanged (padding, at no cost) and competes with the live
+    ones. After ``max_length`` steps the best hypothesis wins.
+
+    Length: scores are *not* normalised by length. Every extra id costs a
+    negative log-probability, so of two captions the model finds equally
+    likely word by word, the shorter wins; on the book's scenes the number
+    of words follows from the picture, so this is what we want. Ties go to
+    the hypothesis found first, so the result is deterministic. With
+    ``beam_width=1`` this is :func:`greedy_decode`; with a beam as wide as
+    the number of possible sequences it is an exhaustive search.
+
+    Args:
+        model: a captioner from :func:`build_captioner`.
+        images: float32 ``(batch, *image_shape)``.
+        beam_width: hypotheses kept per image (>= 1).
+        max_length: the most ids to write, end id included (1 to the
+            model's ``sequence_length``).
+        return_all: also return every surviving hypothesis and its score.
+
+    Returns:
+        int32 NumPy ``(batch, max_length)``: the best hypothesis per image,
+        ids as :func:`greedy_decode` returns them. With ``return_all=True``,
+        ``(ids, scores)``: int32 ``(batch, beam_width, max_length)`` and
+        float32 ``(batch, beam_width)``, best first; a slot that no real
+        hypothesis fills (a beam wider than the sequences there are) scores
+        ``-inf``.
+
+    Example:
+        >>> import numpy as np
+        >>> model = build_captioner((16, 16, 3), vocab_size=6, sequence_length=4, units=8,
+        ...                         layers=1, num_heads=2, image_filters=(4,))
+        >>> images = np.zeros((2, 16, 16, 3), "float32")
+        >>> bool((beam_search(model, images, 1, 3) == greedy_decode(model, images, 3)).all())
+        True
+    """
+    from keras import ops
+
+    from .data.captioning import END_ID, PAD_ID
+
+    owner = "beam_search"
+    beam_width = _checks.integer("beam_width", beam_width, minimum=1, owner=owner)
+    _checks.boolean("return_all", return_all, owner=owner)
+    decoder, context, max_length = _captioner_parts(model, images, max_length, owner)
+    batch, length = ops.shape(context)[0], decoder.inputs[0].shape[1]
+    vocab_size = decoder.output_shape[-1]
+    rows = batch * beam_width
+    context = ops.repeat(context, beam_width, axis=0)  # row b * beam_width + k: beam k of image b
+    allowed = _allowed_next(vocab_size)[None, :]
+    # A finished hypothesis goes on with padding only, which costs nothing.
+    finished = ops.where(ops.equal(ops.arange(vocab_size), PAD_ID), 0.0, float("-inf"))[None, :]
+    written = _start_inputs(rows, length)
+    ids = ops.zeros((rows, max_length), dtype="int32")
+    done = ops.zeros((rows,), dtype="bool")
+    # Only the first beam is alive at the start, so that no hypothesis is counted twice.
+    first = ops.where(ops.equal(ops.arange(beam_width), 0), 0.0, float("-inf"))
+    scores = ops.tile(first[None, :], (batch, 1))
+    base = ops.repeat(ops.arange(batch, dtype="int32") * beam_width, beam_width)
+    for step in range(max_length):
+        step_scores = _next_log_probabilities(decoder, written, context, step)
+        step_scores = ops.where(allowed, step_scores, float("-inf"))
+        step_scores = ops.where(done[:, None], finished, step_scores)
+        candidates = ops.reshape(scores, (rows, 1)) + step_scores
+        scores, best = ops.top_k(
+            ops.reshape(candidates, (batch, beam_width * vocab_size)), beam_width
+        )
+        best = ops.reshape(ops.cast(best, "int32"), (rows,))
+        parent = base + best // vocab_size
+        token = best % vocab_size
+        written, ids, done = (ops.take(x, parent, axis=0) for x in (written, ids, done))
+        ids = ops.slice_update(ids, (0, step), token[:, None])
+        done = ops.logical_or(done, ops.equal(token, END_ID))
+        if step + 1 < length:
+            written = ops.slice_update(written, (0, step + 1), token[:, None])
+    ids = ops.convert_to_numpy(ops.reshape(ids, (batch, beam_width, max_length))).astype("int32")
+    if return_all:
+        return ids, ops.convert_to_numpy(scores).astype("float32")
+    return ids[:, 0]
+
+
+__all__ += ["greedy_decode", "beam_search"]
+
+
+# -- the LLaVA recipe in miniature: a frozen language model, images as prefix tokens ---
+
+
+@_accepts_strategy
+def build_caption_language_model(
+    vocab_size: int,
+    sequence_length: int,
+    *,
+    units: int = 64,
+    layers: int = 2,
+    num_heads: int = 4,
+    mlp_units: int | None = None,
+    dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """Build (and compile) a tiny causal language model of captions: the captioner's decoder, no image.
+
+    The same layers as :func:`build_captioner`'s decoder (word and position
+    embeddings, ``layers`` causal :class:`~mmtutorial.transformer.TransformerBlock`
+    s, a final LayerNorm, a Dense to the vocabulary) without the
+    cross-attention: it learns ``p(w_t | w_<t)`` from captions alone, with
+    the same teacher-forcing inputs, targets and loss. Frozen, it is the
+    language model of :func:`build_prefix_captioner`.
+
+    Args:
+        vocab_size, sequence_length, units, layers, num_heads, mlp_units,
+            dropout, learning_rate, compile: as for :func:`build_captioner`.
+
+    Returns:
+        A ``keras.Model`` named ``"language_model"`` taking ``{"tokens":
+        (batch, sequence_length) int32}`` and returning next-token logits
+        ``(batch, sequence_length, vocab_size)``.
+
+    Example:
+        >>> build_caption_language_model(15, 9, units=16, layers=1, num_heads=2).output_shape
+        (None, 9, 15)
+    """
+    settings = _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units)
+    dropout = _checks.fraction("dropout", dropout)
+    rate = _checks.positive("learning_rate", learning_rate)
+    _checks.boolean("compile", compile)
+    decoder = _caption_decoder(*settings[:2], None, *settings[2:], dropout)
+    tokens = keras.Input(shape=(settings[1],), dtype="int32", name="tokens")
+    model = keras.Model({"tokens": tokens}, decoder(tokens), name="language_model")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=caption_loss())
+    return model
+
+
+def _decoder_settings(vocab_size, sequence_length, units, layers, num_heads, mlp_units):
+    """The checked ``(vocab_size, sequence_length, units, layers, num_heads, mlp_units)``."""
+    from .data.base import integer_with_reason
+    from .data.captioning import FIRST_WORD_ID
+
+    vocab_size = integer_with_reason(
+        "vocab_size", vocab_size, FIRST_WORD_ID + 1, "padding, start, end and one word"
+    )
+    sequence_length = _checks.integer("sequence_length", sequence_length, minimum=2)
+    units = _checks.integer("units", units, minimum=1)
+    layers = _checks.integer("layers", layers, minimum=1)
+    num_heads = _checks.integer("num_heads", num_heads, minimum=1)
+    if units % num_heads:
+        raise ValueError(
+            f"num_heads must divide units; received num_heads={num_heads} and units={units}"
+        )
+    if mlp_units is not None:
+        mlp_units = _checks.integer("mlp_units", mlp_units, minimum=1)
+    return vocab_size, sequence_length, units, layers, num_heads, mlp_units
+
+
+def _language_model_parts(language_model):
+    """The word embedding, position embedding, blocks, final norm and output layer of a language model."""
+    decoder = None
+    if isinstance(language_model, keras.Model):
+        decoder = next((x for x in language_model.layers if x.name == "decoder"), None)
+    if decoder is None or len(decoder.inputs) != 1:
+        raise ValueError(
+            "language_model must be a model from build_caption_language_model (a 'decoder' that "
+            f"reads tokens only); received {language_model!r}"
+        )
+    blocks = [x for x in decoder.layers if isinstance(x, transformer.TransformerBlock)]
+    names = ("token_embedding", "token_position", "final_norm", "next_token")
+    embedding, position, norm, output = (decoder.get_layer(name) for name in names)
+    return embedding, position, blocks, norm, output
+
+
+@_accepts_strategy
+def build_prefix_captioner(
+    language_model: keras.Model,
+    image_shape,
+    *,
+    prefix_tokens: int = 4,
+    image_features: keras.Model | None = None,
+    image_filters=(32, 64),
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+) -> keras.Model:
+    """A captioner from a frozen language model: image features projected into its word space.
+
+    The recipe of LLaVA (Liu et al., 2023) in miniature. Image features
+    ``f`` (a CNN's region tokens, flattened) go through one trainable linear
+    projection to ``P = prefix_tokens`` vectors in the language model's
+    token-embedding space, ``[v_1 ... v_P] = reshape(f W + b)``, and the frozen
+    language model reads ``[v_1 ... v_P, e(START), e(w_1) + pos_1, ...]``:
+    every word attends (causally) to the whole prefix and the words before
+    it. The word positions are the language model's own (the prefix gets
+    none), so the model reads words exactly as it learnt them. Only the
+    projection and, when ``image_features`` is not given, a fresh CNN train;
+    the language model's weights stay as they are.
+
+    The result has :func:`build_captioner`'s form (nested ``"image_encoder"``,
+    which outputs the prefix, and ``"decoder"``), so :func:`greedy_decode`
+    and :func:`beam_search` write its captions, and it is trained on the same
+    inputs and targets.
+
+    Args:
+        language_model: a model from :func:`build_caption_language_model`,
+            usually trained on captions; it is frozen here (``trainable =
+            False``).
+        image_shape: ``(height, width, channels)`` of the float32 images.
+        prefix_tokens: ``P``, the number of prefix vectors (>= 1).
+        image_features: a model mapping images to features (a vector or a
+            sequence per image), frozen like the language model, as LLaVA
+            freezes its vision encoder; ``None`` for a fresh, trainable CNN
+            (:func:`~mmtutorial.encoders.image_encoder` with ``image_filters``
+            and ``pooling="tokens"``).
+        image_filters: the fresh CNN's filters per block.
+        learning_rate: Adam's learning rate.
+        compile: compile with Adam and :func:`caption_loss`.
+
+    Returns:
+        A ``keras.Model`` taking ``{"image", "tokens"}`` and returning
+        next-token logits ``(batch, sequence_length, vocab_size)``;
+        :func:`parameter_counts` tells its trainable and total parameters.
+
+    Example:
+        >>> lm = build_caption_language_model(15, 9, units=16, layers=1, num_heads=2)
+        >>> model = build_prefix_captioner(lm, (32, 32, 3), prefix_tokens=2)
+        >>> model.output_shape
+        (None, 9, 15)
+    """
+    embedding, position, blocks, norm, output = _language_model_parts(language_model)
+    image_shape = encoders.check_image_shape(image_shape)
+    prefix_tokens = _checks.integer("prefix_tokens", prefix_tokens, minimum=1)
+    rate = _checks.positive("learning_rate", learning_rate)
+    _checks.boolean("compile", compile)
+    if image_features is None:
+        image_features = encoders.image_encoder(
+            image_shape, filters=image_filters, pooling="tokens", name="cnn"
+        )
+    elif not isinstance(image_features, keras.Model) or tuple(
+        image_features.input_shape[1:]
+    ) != tuple(image_shape):
+        raise ValueError(
+            f"image_features must be a keras.Model that takes images of shape {image_shape}; "
+            f"received {image_features!r}"
+        )
+    else:
+        image_features.trainable = False
+    language_model.trainable = False
+    units, length = embedding.output_dim, language_model.inputs[0].shape[1]
+
+    image = keras.Input(shape=image_shape, dtype="float32", name="image")
+    x = keras.layers.Flatten(name="flatten")(image_features(image))
+    x = keras.layers.Dense(prefix_tokens * units, name="prefix_projection")(x)
+    prefix = keras.layers.Reshape((prefix_tokens, units), name="prefix")(x)
+    encoder = keras.Model(image, prefix, name="image_encoder")
+
+    tokens = keras.Input(shape=(length,), dtype="int32", name="tokens")
+    context = keras.Input(shape=(prefix_tokens, units), dtype="float32", name="image_tokens")
+    x = keras.layers.Concatenate(axis=1, name="prefix_and_words")(
+        [context, position(embedding(tokens))]
+    )
+    for block in blocks:
+        x = block(x)
+    logits = transformer.DropPrefix(prefix_tokens, name="words_only")(output(norm(x)))
+    decoder = keras.Model([tokens, context], logits, name="decoder")
+
+    inputs = {
+        "image": keras.Input(shape=image_shape, dtype="float32", name="image"),
+        "tokens": keras.Input(shape=(length,), dtype="int32", name="tokens"),
+    }
+    model = keras.Model(
+        inputs, decoder([inputs["tokens"], encoder(inputs["image"])]), name="prefix_captioner"
+    )
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=caption_loss())
+    return model
+
+
+def parameter_counts(model: keras.Model) -> dict:
+    """``{"trainable", "frozen", "total"}``: how many numbers training may change, and how many there are.
+
+    Counted from the model's weights (each variable once, however many
+    layers share it).
+
+    Example:
+        >>> parameter_counts(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        {'trainable': 8, 'frozen': 0, 'total': 8}
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received {model!r}")
+
+    def count(weights):
+        unique = {id(w): w for w in weights}.values()
+        return int(sum(math.prod(w.shape) for w in unique))
+
+    trainable = count(model.trainable_weights)
+    frozen = count(model.non_trainable_weights)
+    return {"trainable": trainable, "frozen": frozen, "total": trainable + frozen}
+
+
+__all__ += ["build_caption_language_model", "build_prefix_captioner", "parameter_counts"]

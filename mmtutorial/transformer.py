@@ -15,6 +15,9 @@ about its input. These layers make tokens out of each modality and mix them:
 * :class:`TransformerBlock` is one pre-norm encoder block: self-attention and
   an MLP, each behind a LayerNorm and on a residual path; with a causal mask
   and a cross-attention sublayer it is a decoder block too.
+* :class:`DropPrefix` removes the first tokens of a sequence (and of its mask):
+  a language model that reads a prefix of image tokens before the words
+  answers only at the words.
 
 The single-stream fusion :class:`~mmtutorial.fusion.TransformerFusion`
 (``"transformer"``) stacks these blocks over the tokens of every modality.
@@ -32,6 +35,7 @@ __all__ = [
     "PositionEmbedding",
     "ModalityTypeEmbedding",
     "TransformerBlock",
+    "DropPrefix",
     "check_mask",
 ]
 
@@ -475,6 +479,10 @@ class TransformerBlock(keras.layers.Layer):
             self.dropout, name="residual_dropout", dtype=policy
         )
         self._built_width = width
+        # A block frozen before it was built (as loading a frozen one is) freezes the sublayers it
+        # has just made: Keras passes ``trainable`` on only to sublayers that exist when it is set.
+        for layer in self._layers:
+            layer.trainable = self.trainable
         self.built = True
 
     def compute_output_shape(self, inputs_shape, context_shape=None):
@@ -567,4 +575,59 @@ class TransformerBlock(keras.layers.Layer):
                 "epsilon": self.epsilon,
             }
         )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="mmtutorial")
+class DropPrefix(keras.layers.Layer):
+    """Drops the first ``length`` tokens of a sequence, and of its padding mask: ``x[:, length:]``.
+
+    A decoder that reads ``P`` prefix tokens (an image projected into its
+    word space) before the words predicts the next word only at the words;
+    this layer keeps those outputs. Unlike ``keras.layers.Cropping1D`` it
+    carries the Keras mask along, cut the same way.
+
+    Args:
+        length: the number of leading tokens to drop (>= 1).
+        **kwargs: ``keras.layers.Layer`` arguments such as ``name``.
+
+    Returns:
+        Called on ``(batch, n, features)`` with ``n > length``, the tensor
+        ``(batch, n - length, features)``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(12, dtype="float32").reshape(1, 4, 3)
+        >>> np.asarray(DropPrefix(3)(x)).tolist()
+        [[[9.0, 10.0, 11.0]]]
+    """
+
+    def __init__(self, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.length = _checks.integer("length", length, minimum=1, owner=type(self).__name__)
+        self.supports_masking = True
+
+    def _checked(self, shape):
+        shape = _sequence_shape(type(self).__name__, "inputs", shape)
+        if shape[1] is not None and shape[1] <= self.length:
+            raise ValueError(
+                f"{type(self).__name__} drops the first {self.length} tokens (length), so it needs "
+                f"sequences longer than that; received shape {shape}"
+            )
+        return shape
+
+    def call(self, inputs):
+        self._checked(inputs.shape)
+        return inputs[:, self.length :]
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[:, self.length :]
+
+    def compute_output_shape(self, input_shape):
+        shape = self._checked(input_shape)
+        return (shape[0], None if shape[1] is None else shape[1] - self.length, shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"length": self.length})
         return config

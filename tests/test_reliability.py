@@ -31,6 +31,8 @@ COVERED_BUILDERS = {
     "build_segmenter",
     # Its round trip is in tests/test_transformer.py, with the layers it is made of.
     "build_vilt_classifier",
+    # Its round trip (logits, greedy and beam ids) is in tests/test_captioner.py.
+    "build_captioner",
 }
 
 

@@ -608,3 +608,33 @@ def test_the_vilt_classifier_reads_patches_and_words_trains_and_reloads_in_safe_
 def test_the_vilt_classifier_names_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         mt.models.build_vilt_classifier((32, 32, 3), 30, 8, 3, **{"layers": 1, **kwargs})
+
+
+# -- freezing and a prefix -----------------------------------------------------------
+
+
+def test_a_frozen_block_stays_frozen_after_a_safe_round_trip(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    inputs = keras.Input((5, 8))
+    model = keras.Model(inputs, TransformerBlock(num_heads=2, mlp_units=16)(inputs))
+    model.trainable = False
+    assert model.trainable_weights == []
+    model.save(tmp_path / "frozen.keras")
+    loaded = keras.saving.load_model(tmp_path / "frozen.keras", safe_mode=True)
+    assert loaded.trainable_weights == []
+    assert len(loaded.non_trainable_weights) == 16
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+
+
+def test_drop_prefix_cuts_the_tokens_and_the_mask_alike():
+    from mmtutorial.transformer import DropPrefix
+
+    x = np.arange(2 * 5 * 3, dtype="float32").reshape(2, 5, 3)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    layer = DropPrefix(2)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x[:, 2:])
+    np.testing.assert_array_equal(np.asarray(layer.compute_mask(x, mask)), mask[:, 2:])
+    with pytest.raises(ValueError, match=r"DropPrefix drops the first 5 tokens \(length\), so it"):
+        DropPrefix(5)(x)
+    with pytest.raises(ValueError, match="DropPrefix: length must be an integer >= 1; received 0"):
+        DropPrefix(0)

@@ -19,6 +19,9 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
   the mask of the one object a phrase names. The two segmentation tasks are
   reached through their modules: their labels are maps, not the class ids that
   ``TASKS`` and ``mt.train`` expect.
+* :mod:`~mmtutorial.data.captioning` -- ``captioning.SceneCaptionTask``, one or two
+  coloured shapes and the one caption that describes them, for captioners; the
+  special token ids (padding, start, end) every captioner uses
 * :mod:`~mmtutorial.data.sort_of_clevr` -- ``sort_of_clevr.SortOfClevrTask``,
   Sort-of-CLEVR (Santoro et al., 2017): six coloured objects, non-relational
   and relational questions, pixels and the state description
@@ -30,7 +33,17 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
 This package imports nothing from :mod:`mmtutorial` but :mod:`mmtutorial._checks`.
 """
 
-from . import audio, base, driving, medical, referring, scenes, segmentation, sort_of_clevr
+from . import (
+    audio,
+    base,
+    captioning,
+    driving,
+    medical,
+    referring,
+    scenes,
+    segmentation,
+    sort_of_clevr,
+)
 from .audio import SpokenWordSplit, SpokenWordTask, spectrogram_image, stft_magnitude
 from .base import DataSource, Split, Task
 from .checks import check_features
@@ -90,6 +103,7 @@ __all__ = [
     # modules
     "audio",
     "base",
+    "captioning",
     "driving",
     "medical",
     "scenes",

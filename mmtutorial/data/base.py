@@ -103,11 +103,7 @@ class Split:
                 f"{owner}: features must be a non-empty dict of modality key -> array; "
                 f"received {type(self.features).__name__}"
             )
-        labels = np.asarray(self.labels)
-        if labels.ndim != 1:
-            raise ValueError(
-                f"{owner}: labels must be a 1-D array of class ids; received shape {labels.shape}"
-            )
+        labels = self._checked_labels(np.asarray(self.labels))
         features = {}
         for key, value in self.features.items():
             array = np.asarray(value)
@@ -119,6 +115,19 @@ class Split:
             features[key] = array
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "labels", labels)
+
+    def _checked_labels(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` if they fit this kind of split: here one class id per sample.
+
+        A split whose labels are not class ids (a target sequence per sample)
+        overrides this check; the rest of the contract stays the same.
+        """
+        if labels.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__}: labels must be a 1-D array of class ids; received shape "
+                f"{labels.shape}"
+            )
+        return labels
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

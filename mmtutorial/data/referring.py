@@ -60,6 +60,43 @@ def _relation_holds(relation, target_cell, anchor_cell) -> bool:
     return tc == ac and tr > ar  # below
 
 
+def grid_image_size(value, *, owner) -> int:
+    """``value`` as an ``int`` if it is an even side of at least 16 pixels (a 2 x 2 grid of cells)."""
+    size = _checks.integer("image_size", value, minimum=16, owner=owner)
+    if size % 2:
+        raise ValueError(
+            f"{owner}: image_size must be even (the scene is a 2 x 2 grid of cells); "
+            f"received {size}"
+        )
+    return size
+
+
+def pixel_noise(value, *, owner) -> float:
+    """The standard deviation of the pixel noise, a number in [0, 0.1]."""
+    return _checks.number("noise", value, low=0, high=0.1, owner=owner)
+
+
+def paint_objects(objects, colours, noise, rng) -> np.ndarray:
+    """Pictures ``(n, size, size, 3)`` in [0, 1]: each object in its colour, on a dark background.
+
+    Args:
+        objects: int ``(n, size, size)``, the slot of the object at each pixel
+            (-1 on background), as :func:`~mmtutorial.data.segmentation.object_maps` gives.
+        colours: int ``(n, slots)``, indices into :data:`REFERRING_COLOURS` (-1 for no object).
+        noise: the standard deviation of the Gaussian pixel noise.
+        rng: the NumPy generator: a little colour noise per object, a grey
+            level per background, then the pixel noise, in that order.
+    """
+    n, size = objects.shape[0], objects.shape[1]
+    palette = np.array(list(REFERRING_COLOURS.values()), dtype="float32")
+    rgb = palette[np.maximum(colours, 0)] + 0.04 * rng.standard_normal(colours.shape + (3,))
+    background = rng.uniform(0.0, 0.2, (n, 1, 1, 1))
+    pixel = rgb[np.arange(n)[:, None, None], np.maximum(objects, 0)]
+    images = np.where((objects >= 0)[..., None], pixel, background)
+    images = images + noise * rng.standard_normal((n, size, size, 3))
+    return np.clip(images, 0.0, 1.0).astype("float32")
+
+
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class ReferringSplit(SegmentationSplit):
     """One split of :class:`ReferringSegmentationTask`: inputs, target masks and the causes.
@@ -130,18 +167,12 @@ class ReferringSegmentationTask(Task):
 
     def __post_init__(self):
         owner = type(self).__name__
-        size = _checks.integer("image_size", self.image_size, minimum=16, owner=owner)
-        if size % 2:
-            raise ValueError(
-                f"{owner}: image_size must be even (the scene is a 2 x 2 grid of cells); "
-                f"received {size}"
-            )
         self._store(
-            image_size=size,
+            image_size=grid_image_size(self.image_size, owner=owner),
             relational_share=_checks.probability(
                 "relational_share", self.relational_share, owner=owner
             ),
-            noise=_checks.number("noise", self.noise, low=0, high=0.1, owner=owner),
+            noise=pixel_noise(self.noise, owner=owner),
             sequence_length=integer_with_reason(
                 "sequence_length", self.sequence_length, 7, "the longest phrase", owner=owner
             ),
@@ -252,13 +283,7 @@ class ReferringSegmentationTask(Task):
             target[i], anchor[i], relation[i] = found[1:]
         objects = object_maps(shapes, cells, cy, cx, radius, size, names=REFERRING_SHAPES)
 
-        palette = np.array(list(REFERRING_COLOURS.values()), dtype="float32")
-        rgb = palette[np.maximum(colours, 0)] + 0.04 * rng.standard_normal((n, k, 3))
-        background = rng.uniform(0.0, 0.2, (n, 1, 1, 1))
-        pixel = rgb[np.arange(n)[:, None, None], np.maximum(objects, 0)]
-        images = np.where((objects >= 0)[..., None], pixel, background)
-        images = images + self.noise * rng.standard_normal((n, size, size, 3))
-        images = np.clip(images, 0.0, 1.0).astype("float32")
+        images = paint_objects(objects, colours, self.noise, rng)
         labels = (objects == target[:, None, None]).astype("int32")
         return ReferringSplit(
             features={"image": images, "text": self.tokenize(phrases)},

@@ -152,6 +152,7 @@ OTHER_LAYERS = {
         16,
         2,
     ),
+    "DropPrefix": (transformer.DropPrefix, {"length": 2}, (BATCH, 5, 4), (BATCH, 3, 4), 0, 0),
 }
 
 
