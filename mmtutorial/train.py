@@ -7,6 +7,8 @@ a message that names it instead of an error from deep inside TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -30,8 +32,9 @@ __all__ = [
 ]
 
 
-def _predict(model, dataset):
-    """``model.predict`` without TensorFlow's retracing warning.
+@contextlib.contextmanager
+def quiet_retracing():
+    """Within the block, TensorFlow logs errors only: no retracing warning.
 
     A notebook that builds several models, or predicts on a final partial
     batch, traces the prediction step more than once by design; TensorFlow's
@@ -41,9 +44,15 @@ def _predict(model, dataset):
     level = logger.level
     logger.setLevel("ERROR")
     try:
-        outputs = model.predict(dataset, verbose=0)
+        yield
     finally:
         logger.setLevel(level)
+
+
+def _predict(model, dataset):
+    """``model.predict`` without TensorFlow's retracing warning (:func:`quiet_retracing`)."""
+    with quiet_retracing():
+        outputs = model.predict(dataset, verbose=0)
     if isinstance(outputs, dict):  # a model with named outputs, such as a feature extractor
         return {name: np.asarray(value) for name, value in outputs.items()}
     return np.asarray(outputs)

@@ -70,7 +70,8 @@ def scores(model, split, *, batch_size: int = 256) -> dict:
         kind of :data:`KINDS`; ``stderr`` is the binomial standard error
         ``sqrt(a (1 - a) / n)``.
     """
-    predicted = model.predict(inputs_of(model, split), batch_size=batch_size, verbose=0)
+    with train.quiet_retracing():
+        predicted = model.predict(inputs_of(model, split), batch_size=batch_size, verbose=0)
     return scores_of_predictions(predicted.argmax(axis=-1), split)
 
 
