@@ -1348,29 +1348,55 @@ def _language_model_parts(language_model):
     return embedding, position, blocks, norm, output
 
 
+def _prefix_pooling(tokens, prefix_tokens):
+    """The side of the pooling window that takes ``tokens`` image tokens to ``prefix_tokens``.
+
+    The image tokens are a square grid, row by row (the CNN's regions); ``P``
+    prefix tokens are a ``sqrt(P) x sqrt(P)`` grid of averages over equal
+    blocks of it. Returns ``None`` when there is nothing to pool.
+    """
+    if prefix_tokens is None or prefix_tokens == tokens:
+        return None
+    side, prefix_side = math.isqrt(tokens), math.isqrt(prefix_tokens)
+    if side * side != tokens or prefix_side**2 != prefix_tokens or side % prefix_side:
+        raise ValueError(
+            "build_prefix_captioner pools a square grid of image tokens to a square grid of "
+            f"prefix tokens, so prefix_tokens must be None or {tokens} (one per image token), or "
+            "a square number whose side divides the side of the grid; received "
+            f"prefix_tokens={prefix_tokens} for {tokens} image tokens"
+        )
+    return side, side // prefix_side
+
+
 @_accepts_strategy
 def build_prefix_captioner(
     language_model: keras.Model,
     image_shape,
     *,
-    prefix_tokens: int = 4,
+    prefix_tokens: int | None = None,
     image_features: keras.Model | None = None,
     image_filters=(32, 64),
     learning_rate: float = 1e-3,
     compile: bool = True,
 ) -> keras.Model:
-    """A captioner from a frozen language model: image features projected into its word space.
+    """A captioner from a frozen language model: image tokens projected into its word space.
 
-    The recipe of LLaVA (Liu et al., 2023) in miniature. Image features
-    ``f`` (a CNN's region tokens, flattened) go through one trainable linear
-    projection to ``P = prefix_tokens`` vectors in the language model's
-    token-embedding space, ``[v_1 ... v_P] = reshape(f W + b)``, and the frozen
-    language model reads ``[v_1 ... v_P, e(START), e(w_1) + pos_1, ...]``:
-    every word attends (causally) to the whole prefix and the words before
-    it. The word positions are the language model's own (the prefix gets
-    none), so the model reads words exactly as it learnt them. Only the
-    projection and, when ``image_features`` is not given, a fresh CNN train;
-    the language model's weights stay as they are.
+    The recipe of LLaVA (Liu et al., 2023) in miniature. The image features
+    are a sequence of ``N`` tokens ``f_1 ... f_N`` (a CNN's regions, a square
+    grid read row by row; a single feature vector counts as one token). They
+    are averaged over equal square blocks of the grid down to ``P =
+    prefix_tokens`` tokens ``g_1 ... g_P`` (no pooling when ``P`` is ``None``
+    or ``N``), and every token goes through the *same* trainable linear
+    projection, plus a learned position vector, into the language model's
+    token-embedding space: ``v_j = g_j W + b + q_j``. The projection has
+    ``(d + 1) * units`` weights whatever ``P`` is, and the positions ``P *
+    units``, so the trained bridge stays small. The frozen language model
+    reads ``[v_1 ... v_P, e(START), e(w_1) + pos_1, ...]``: every word attends
+    (causally) to the whole prefix and the words before it. The word positions
+    are the language model's own, so the model reads words exactly as it
+    learnt them. Only the projection, the prefix positions and, when
+    ``image_features`` is not given, a fresh CNN train; the language model's
+    weights stay as they are.
 
     The result has :func:`build_captioner`'s form (nested ``"image_encoder"``,
     which outputs the prefix, and ``"decoder"``), so :func:`greedy_decode`
@@ -1382,12 +1408,15 @@ def build_prefix_captioner(
             usually trained on captions; it is frozen here (``trainable =
             False``).
         image_shape: ``(height, width, channels)`` of the float32 images.
-        prefix_tokens: ``P``, the number of prefix vectors (>= 1).
-        image_features: a model mapping images to features (a vector or a
-            sequence per image), frozen like the language model, as LLaVA
-            freezes its vision encoder; ``None`` for a fresh, trainable CNN
-            (:func:`~mmtutorial.encoders.image_encoder` with ``image_filters``
-            and ``pooling="tokens"``).
+        prefix_tokens: ``P``, the number of prefix tokens: ``None`` (default) for one
+            per image token, else a square number whose side divides the
+            side of the image tokens' grid (4 pools the 6 x 6 regions of a
+            32-pixel picture to 2 x 2, one per cell of the book's scenes).
+        image_features: a model mapping images to features (a sequence of
+            tokens or one vector per image), frozen like the language model,
+            as LLaVA freezes its vision encoder; ``None`` for a fresh,
+            trainable CNN (:func:`~mmtutorial.encoders.image_encoder` with
+            ``image_filters`` and ``pooling="tokens"``).
         image_filters: the fresh CNN's filters per block.
         learning_rate: Adam's learning rate.
         compile: compile with Adam and :func:`caption_loss`.
@@ -1397,15 +1426,21 @@ def build_prefix_captioner(
         next-token logits ``(batch, sequence_length, vocab_size)``;
         :func:`parameter_counts` tells its trainable and total parameters.
 
+    Raises:
+        ValueError: naming the argument and the value received.
+
     Example:
         >>> lm = build_caption_language_model(15, 9, units=16, layers=1, num_heads=2)
-        >>> model = build_prefix_captioner(lm, (32, 32, 3), prefix_tokens=2)
+        >>> model = build_prefix_captioner(lm, (32, 32, 3), prefix_tokens=4)
         >>> model.output_shape
         (None, 9, 15)
+        >>> model.get_layer("image_encoder").output_shape  # 6 x 6 regions pooled to 2 x 2
+        (None, 4, 16)
     """
     embedding, position, blocks, norm, output = _language_model_parts(language_model)
     image_shape = encoders.check_image_shape(image_shape)
-    prefix_tokens = _checks.integer("prefix_tokens", prefix_tokens, minimum=1)
+    if prefix_tokens is not None:
+        prefix_tokens = _checks.integer("prefix_tokens", prefix_tokens, minimum=1)
     rate = _checks.positive("learning_rate", learning_rate)
     _checks.boolean("compile", compile)
     if image_features is None:
@@ -1421,13 +1456,29 @@ def build_prefix_captioner(
         )
     else:
         image_features.trainable = False
+    feature_shape = tuple(image_features.output_shape[1:])
+    if len(feature_shape) not in (1, 2) or None in feature_shape:
+        raise ValueError(
+            "image_features must give one vector (batch, d) or a sequence of tokens "
+            f"(batch, n, d) per image; received output shape {image_features.output_shape}"
+        )
     language_model.trainable = False
     units, length = embedding.output_dim, language_model.inputs[0].shape[1]
 
     image = keras.Input(shape=image_shape, dtype="float32", name="image")
-    x = keras.layers.Flatten(name="flatten")(image_features(image))
-    x = keras.layers.Dense(prefix_tokens * units, name="prefix_projection")(x)
-    prefix = keras.layers.Reshape((prefix_tokens, units), name="prefix")(x)
+    x = image_features(image)
+    if len(feature_shape) == 1:
+        x = keras.layers.Reshape((1, feature_shape[0]), name="one_token")(x)
+    tokens, width = x.shape[1], x.shape[2]
+    pooling = _prefix_pooling(tokens, prefix_tokens)
+    if pooling is not None:
+        side, window = pooling
+        x = keras.layers.Reshape((side, side, width), name="token_grid")(x)
+        x = keras.layers.AveragePooling2D(window, name="token_pooling")(x)
+        x = keras.layers.Reshape((prefix_tokens, width), name="pooled_tokens")(x)
+    prefix_tokens = x.shape[1]
+    x = keras.layers.Dense(units, name="prefix_projection")(x)  # the same W for every token
+    prefix = transformer.PositionEmbedding(prefix_tokens, name="prefix_position")(x)
     encoder = keras.Model(image, prefix, name="image_encoder")
 
     tokens = keras.Input(shape=(length,), dtype="int32", name="tokens")

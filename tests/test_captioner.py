@@ -290,10 +290,12 @@ def pretrained_language_model():
 def test_only_the_image_side_of_a_prefix_captioner_trains(pretrained_language_model, tmp_path):
     task, split, lm = pretrained_language_model
     frozen = [w.copy() for w in lm.get_weights()]
+    # A fresh CNN of two blocks gives 2 x 2 regions of 16-pixel pictures, pooled to one token.
     model = models.build_prefix_captioner(
-        lm, task.image_shape, prefix_tokens=2, image_filters=(4,), learning_rate=1e-2
+        lm, task.image_shape, prefix_tokens=1, image_filters=(4, 8), learning_rate=1e-2
     )
     encoder = model.get_layer("image_encoder")
+    assert encoder.output_shape == (None, 1, 8)
     counts = models.parameter_counts(model)
     assert counts == {
         "trainable": size(encoder.get_weights()),
@@ -319,7 +321,70 @@ def test_only_the_image_side_of_a_prefix_captioner_trains(pretrained_language_mo
     assert models.parameter_counts(loaded) == counts
 
 
-def test_a_given_image_encoder_is_frozen_too(pretrained_language_model):
+def grid_features(task):
+    """A fixed feature model: 4-pixel patches of 16-pixel pictures, 16 tokens (a 4 x 4 grid) of 3."""
+    keras.utils.set_random_seed(7)
+    return keras.Sequential(
+        [
+            keras.Input(task.image_shape),
+            keras.layers.Conv2D(3, 4, strides=4),
+            keras.layers.Reshape((16, 3)),
+        ]
+    )
+
+
+def numpy_prefix(features, window, kernel, bias, position):
+    """The prefix by hand: block means over the token grid, one shared W and b, positions."""
+    n, tokens, width = features.shape
+    side = int(round(np.sqrt(tokens)))
+    grid = features.reshape(n, side // window, window, side // window, window, width)
+    pooled = grid.mean(axis=(2, 4)).reshape(n, -1, width)
+    return pooled @ kernel + bias + position[: pooled.shape[1]]
+
+
+@pytest.mark.parametrize("prefix_tokens, window", [(None, 1), (16, 1), (4, 2), (1, 4)])
+def test_the_prefix_is_one_shared_projection_of_pooled_tokens(
+    pretrained_language_model, prefix_tokens, window, tmp_path
+):
+    task, split, lm = pretrained_language_model
+    features = grid_features(task)
+    model = models.build_prefix_captioner(
+        lm, task.image_shape, prefix_tokens=prefix_tokens, image_features=features
+    )
+    encoder = model.get_layer("image_encoder")
+    projection = encoder.get_layer("prefix_projection")
+    positions = encoder.get_layer("prefix_position")
+    # Give the positions non-zero values, so that the reference checks them too.
+    positions.set_weights([np.random.default_rng(0).normal(size=positions.position.shape)])
+    kernel, bias = (np.asarray(w, dtype="float64") for w in projection.get_weights())
+    position = np.asarray(positions.get_weights()[0], dtype="float64")
+    images = split.images[:5]
+    expected = numpy_prefix(
+        np.asarray(features(images), dtype="float64"), window, kernel, bias, position
+    )
+    np.testing.assert_allclose(np.asarray(encoder(images)), expected, rtol=1e-5, atol=1e-5)
+
+    # Only the projection and the prefix positions train; the projection's size
+    # does not grow with the number of tokens.
+    units = lm.get_layer("decoder").get_layer("token_embedding").output_dim
+    prefix = 16 // window**2
+    assert kernel.shape == (3, units)
+    assert models.parameter_counts(model)["trainable"] == (3 + 1) * units + prefix * units
+    assert not [layer for layer in encoder.layers if isinstance(layer, keras.layers.Lambda)]
+
+    path = tmp_path / "prefix.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(
+        np.asarray(loaded.get_layer("image_encoder")(images)), np.asarray(encoder(images))
+    )
+    np.testing.assert_array_equal(
+        models.beam_search(loaded, images, 3, task.sequence_length),
+        models.beam_search(model, images, 3, task.sequence_length),
+    )
+
+
+def test_a_given_feature_vector_is_one_prefix_token(pretrained_language_model):
     task, _, lm = pretrained_language_model
     features = keras.Sequential(
         [
@@ -328,13 +393,11 @@ def test_a_given_image_encoder_is_frozen_too(pretrained_language_model):
             keras.layers.Flatten(),
         ]
     )
-    model = models.build_prefix_captioner(
-        lm, task.image_shape, prefix_tokens=3, image_features=features
-    )
-    projection = model.get_layer("image_encoder").get_layer("prefix_projection")
+    model = models.build_prefix_captioner(lm, task.image_shape, image_features=features)
     units = lm.get_layer("decoder").get_layer("token_embedding").output_dim
-    assert models.parameter_counts(model)["trainable"] == (32 + 1) * 3 * units
-    assert size(projection.get_weights()) == (32 + 1) * 3 * units
+    assert model.get_layer("image_encoder").output_shape == (None, 1, units)
+    assert models.parameter_counts(model)["trainable"] == (32 + 1) * units + units
+    assert not features.trainable
 
 
 def test_prefix_captioner_names_a_bad_argument(pretrained_language_model, captioner):
@@ -347,3 +410,15 @@ def test_prefix_captioner_names_a_bad_argument(pretrained_language_model, captio
         models.build_prefix_captioner(lm, task.image_shape, prefix_tokens=0)
     with pytest.raises(ValueError, match="image_features must be a keras.Model that takes images"):
         models.build_prefix_captioner(lm, task.image_shape, image_features="cnn")
+    with pytest.raises(
+        ValueError,
+        match=r"a square number whose side divides the side of the grid; received "
+        r"prefix_tokens=2 for 16 image tokens",
+    ):
+        models.build_prefix_captioner(
+            lm, task.image_shape, prefix_tokens=2, image_features=grid_features(task)
+        )
+    image = keras.Input(task.image_shape)
+    odd = keras.Model(image, keras.layers.Reshape((4, 4, 48))(image))
+    with pytest.raises(ValueError, match=r"received output shape \(None, 4, 4, 48\)"):
+        models.build_prefix_captioner(lm, task.image_shape, image_features=odd)
