@@ -287,6 +287,17 @@ def pretrained_language_model():
     return task, split, lm
 
 
+def test_a_saved_caption_language_model_reloads_in_safe_mode_with_identical_logits(
+    pretrained_language_model, tmp_path
+):
+    _, split, lm = pretrained_language_model
+    path = tmp_path / "language_model.keras"
+    lm.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    inputs = {"tokens": split.tokens}
+    np.testing.assert_array_equal(np.asarray(loaded(inputs)), np.asarray(lm(inputs)))
+
+
 def test_only_the_image_side_of_a_prefix_captioner_trains(pretrained_language_model, tmp_path):
     task, split, lm = pretrained_language_model
     frozen = [w.copy() for w in lm.get_weights()]

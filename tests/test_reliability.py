@@ -33,6 +33,10 @@ COVERED_BUILDERS = {
     "build_vilt_classifier",
     # Its round trip (logits, greedy and beam ids) is in tests/test_captioner.py.
     "build_captioner",
+    # Their round trips (logits, and the prefix captioner's greedy and beam ids)
+    # are in tests/test_captioner.py too.
+    "build_caption_language_model",
+    "build_prefix_captioner",
 }
 
 
