@@ -944,15 +944,17 @@ def _caption_decoder(
 
 
 def caption_loss():
-    """The captioners' loss: cross-entropy of the next token, padding ignored.
+    """The captioners' loss: next-token cross-entropy, padding ignored.
 
     ``keras.losses.SparseCategoricalCrossentropy(from_logits=True,
     ignore_class=PAD_ID)``: the mean of ``-log p(target)`` over the target
-    positions that are not padding (:data:`~mmtutorial.data.captioning.PAD_ID`).
+    positions that are not padding
+    (:data:`~mmtutorial.data.captioning.PAD_ID`).
     """
     from .data.captioning import PAD_ID
 
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD_ID)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy
+    return cross_entropy(from_logits=True, ignore_class=PAD_ID)
 
 
 @_accepts_strategy
