@@ -12,6 +12,11 @@ still reaches the figures the chapter states.
 * :mod:`~mmtutorial.experiments.segmentation` -- the segmentation chapter's
   networks: ``segmentation_image_only`` and ``segmentation_cross_attention``
   (21 classes per pixel) and ``referring_cross_attention`` (one object's mask).
+* :mod:`~mmtutorial.experiments.sort_of_clevr` -- the relational-reasoning
+  chapter's three pixel networks on Sort-of-CLEVR.
+* :mod:`~mmtutorial.experiments.transformers` -- the transformers chapter's
+  comparisons on seeds 0 to 4: figures only (``transformers_seeds.json``),
+  no model.
 """
 
 from __future__ import annotations
