@@ -37,6 +37,19 @@ def test_fit_returns_the_history_of_every_metric(task, small):
     assert len(history.history["loss"]) == 1
 
 
+def test_epoch_timer_times_every_epoch_after_the_first(task, small):
+    mt.train.set_seed(0)
+    model = mt.models.build_classifier(
+        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
+    )
+    timer = mt.train.EpochTimer()
+    mt.train.fit(model, small, epochs=3, batch_size=16, seed=0, callbacks=[timer])
+    assert len(timer.seconds) == 2 and all(s > 0 for s in timer.seconds)
+    # A new fit starts a new list; one epoch leaves it empty (it only traces).
+    mt.train.fit(model, small, epochs=1, batch_size=16, seed=0, callbacks=[timer])
+    assert timer.seconds == []
+
+
 def test_a_short_fit_learns_the_text_half_of_the_label(task):
     split = task.generate(1200, seed=3)
     mt.train.set_seed(0)

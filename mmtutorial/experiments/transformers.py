@@ -69,22 +69,8 @@ EXPERIMENTS = {"transformers_seeds": {"seeds": [0, 1, 2, 3, 4]}}
 QUICK = {"seeds": [0, 1], "train": 64, "test": 64, "epochs": 2}
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Seconds per epoch, from the second epoch on (the first also traces the graph)."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch > 0:
-            self.seconds.append(time.perf_counter() - self.start)
-
-
 def _fit(model, data, settings, seed):
-    timer = EpochTimer()
+    timer = train.EpochTimer()
     train.fit(
         model,
         data,
