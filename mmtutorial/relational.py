@@ -270,12 +270,16 @@ def _pixel_inputs(owner, image_shape, question_dim):
 
 
 def _conv_stack(x, owner, filters, conv_layers, question=None):
-    """``conv_layers`` 3 x 3 stride-2 convolutions of ``filters``, each normalised per position.
+    """``conv_layers`` 3 x 3 stride-2 convolutions of ``filters``, each channel normalised per picture.
 
-    Layer normalisation over the channels, not batch normalisation: its
-    statistics do not depend on the batch, so a model evaluates the same early
-    in training as it trains. With ``question``, each layer is FiLM-modulated
-    by it (the normalisation then has no scale and shift of its own).
+    Instance normalisation (a ``GroupNormalization`` with one group per
+    channel): each channel of each picture is standardised over its
+    positions. Not batch normalisation, whose statistics depend on the batch
+    (a model evaluates the same early in training as it trains); not layer
+    normalisation over each position's channels, which on pictures that are
+    background nearly everywhere kept the networks from reading them. With
+    ``question``, each layer is FiLM-modulated by it (the normalisation then
+    has no scale and shift of its own).
     """
     filters = _checks.integer("filters", filters, minimum=1, owner=owner)
     conv_layers = _checks.integer("conv_layers", conv_layers, minimum=1, owner=owner)
@@ -283,9 +287,11 @@ def _conv_stack(x, owner, filters, conv_layers, question=None):
     for index in range(conv_layers):
         x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"conv_{index}")(x)
         if question is None:
-            x = keras.layers.LayerNormalization(name=f"norm_{index}")(x)
+            x = keras.layers.GroupNormalization(filters, name=f"norm_{index}")(x)
         else:
-            x = keras.layers.LayerNormalization(center=False, scale=False, name=f"norm_{index}")(x)
+            x = keras.layers.GroupNormalization(
+                filters, center=False, scale=False, name=f"norm_{index}"
+            )(x)
             x = SpatialFiLM(name=f"film_{index}")([x, question])
         x = keras.layers.ReLU(name=f"relu_{index}")(x)
     return x

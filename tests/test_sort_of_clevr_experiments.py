@@ -76,3 +76,13 @@ def test_every_shipped_network_scores_what_its_log_says_on_fresh_scenes(name, fr
         here, there = rows[kind], log["test_scores"][kind]
         spread = np.hypot(here["stderr"], there["stderr"])
         assert abs(here["accuracy"] - there["accuracy"]) < 4 * spread + 1e-9, (kind, here, there)
+
+
+def test_the_shipped_pixel_networks_read_the_shapes_as_the_chapter_says(fresh):
+    rows = {name: experiments.scores(mt.experiments.load(name)[0], fresh) for name in NAMES}
+    floor = SortOfClevrTask().question_ceiling(relational=True)
+    rn, mlp = rows["sort_of_clevr_cnn_rn"], rows["sort_of_clevr_cnn_mlp"]
+    for table in (rn, mlp):
+        assert table["relational"]["accuracy"] > floor + 0.15, table["relational"]
+        assert table["count"]["accuracy"] > 10 / 32 + 0.25, table["count"]
+    assert rn["relational"]["accuracy"] > mlp["relational"]["accuracy"] - 0.03
