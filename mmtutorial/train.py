@@ -20,7 +20,9 @@ from .fusion import ModalityDropout
 
 # Re-exported: their home is mmtutorial.metrics, and chapters and readers call them from here.
 from .metrics import f_scores, match_ranks, recall_at_k
-from .models import input_keys
+
+# model_spec lives with the models, whose segmenter checks its inputs with it too.
+from .models.base import embedding_sizes, input_keys, model_spec
 
 __all__ = [
     "set_seed",
@@ -70,49 +72,6 @@ def set_seed(seed: int) -> None:
     seed = _checks.integer("seed", seed, minimum=0)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def _embedding_sizes(model):
-    """The ``input_dim`` of every ``Embedding`` in ``model``, nested models (encoders) included."""
-    sizes = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Embedding):
-            sizes.append(layer.input_dim)
-        elif isinstance(layer, keras.Model):  # a Sequential or functional encoder inside the model
-            sizes.extend(_embedding_sizes(layer))
-    return sizes
-
-
-def model_spec(model: keras.Model) -> dict:
-    """What a model built by :mod:`mmtutorial.models` expects of its inputs.
-
-    Returns a dict with ``keys`` (input names), ``inputs`` (name ->
-    ``(shape_without_batch, dtype)``), ``image_shape``, ``sequence_length`` and
-    ``vocab_size`` (``None`` where the model has no such input) and
-    ``num_classes`` (the width of the output; ``None`` for a model with
-    several outputs).
-    """
-    keys = input_keys(model)
-    structure = model.input if isinstance(model.input, dict) else dict(zip(keys, model.inputs))
-    spec = {
-        "keys": keys,
-        "inputs": {k: (tuple(t.shape[1:]), t.dtype) for k, t in structure.items()},
-        "image_shape": None,
-        "sequence_length": None,
-        "vocab_size": None,
-    }
-    if "image" in structure:
-        spec["image_shape"] = tuple(structure["image"].shape[1:])
-    if "text" in structure:
-        spec["sequence_length"] = structure["text"].shape[1]
-        sizes = _embedding_sizes(model)
-        spec["vocab_size"] = max(sizes) if sizes else None
-    output_shape = model.output_shape
-    single = isinstance(output_shape, tuple) and all(
-        d is None or isinstance(d, int) for d in output_shape
-    )
-    spec["num_classes"] = output_shape[-1] if single else None  # None: several outputs
-    return spec
 
 
 def _check_for(model, features, labels=None):
@@ -503,7 +462,7 @@ def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndar
     or its ``"text_embedder"``.
     """
     tower = _tower(model, "text")
-    sizes = _embedding_sizes(tower)
+    sizes = embedding_sizes(tower)
     checked = data_module.check_features(
         {"text": tokens},
         sequence_length=tower.inputs[0].shape[1],
