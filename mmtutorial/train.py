@@ -104,6 +104,27 @@ def _unpack(split):
     )
 
 
+def _require_samples(count, name, given, owner):
+    """A ``ValueError`` naming the caller's argument ``name`` when it holds no samples.
+
+    Keras would otherwise meet an empty dataset deep in ``predict`` (an
+    ``UnboundLocalError`` about ``batch_outputs``).
+    """
+    if count == 0:
+        what = type(given).__name__
+        raise ValueError(
+            f"{owner}: {name} holds no samples (received a {what} with 0 samples); "
+            f"{owner} needs at least one"
+        )
+
+
+def _count(features):
+    """The number of samples in a features dict (``None`` for anything else)."""
+    if not isinstance(features, dict) or not features:
+        return None
+    return len(next(iter(features.values())))
+
+
 def make_dataset(
     features,
     labels=None,
@@ -397,8 +418,10 @@ def predict(model: keras.Model, features, *, batch_size: int = 256, missing=None
     the model was trained to see for a missing modality (the features may
     then leave that key out). Nothing is replaced unless it is named here.
     """
+    given = features
     features, _ = _unpack(features)
     features = _with_missing(model, features, missing)
+    _require_samples(_count(features), "features", given, "predict")
     dataset = make_dataset(features, batch_size=batch_size, model=model)
     return _predict(model, dataset)
 
@@ -412,6 +435,7 @@ def evaluate(model: keras.Model, split, *, batch_size: int = 256, missing=None) 
     if labels is None:
         raise ValueError("evaluate needs labels: pass a Split or a (features, labels) pair")
     features = _with_missing(model, features, missing)
+    _require_samples(_count(features), "split", split, "evaluate")
     dataset = make_dataset(features, labels, batch_size=batch_size, model=model)
     probabilities = _predict(model, dataset)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
@@ -436,8 +460,9 @@ def _tower(model, key):
         ) from None
 
 
-def _embed(tower, checked, batch_size):
+def _embed(tower, checked, batch_size, name, owner):
     batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+    _require_samples(int(checked.shape[0]), name, checked, owner)
     dataset = tf.data.Dataset.from_tensor_slices(checked).batch(batch_size)
     return _predict(tower, dataset)
 
@@ -452,7 +477,7 @@ def embed_images(model: keras.Model, images, *, batch_size: int = 256) -> np.nda
     checked = data_module.check_features(
         {"image": images}, image_shape=tuple(tower.inputs[0].shape[1:]), keys=("image",)
     )
-    return _embed(tower, checked["image"], batch_size)
+    return _embed(tower, checked["image"], batch_size, "images", "embed_images")
 
 
 def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndarray:
@@ -469,7 +494,7 @@ def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndar
         vocab_size=max(sizes) if sizes else None,
         keys=("text",),
     )
-    return _embed(tower, checked["text"], batch_size)
+    return _embed(tower, checked["text"], batch_size, "tokens", "embed_texts")
 
 
 # The retrieval and multi-label metrics live in mmtutorial.metrics; they stay importable

@@ -18,7 +18,7 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
 * :mod:`~mmtutorial.data.referring` -- ``referring.ReferringSegmentationTask``,
   the mask of the one object a phrase names. The two segmentation tasks are
   reached through their modules: their labels are maps, not the class ids that
-  ``TASKS`` and ``mt.train`` expect.
+  ``mt.train`` expects.
 * :mod:`~mmtutorial.data.captioning` -- ``captioning.SceneCaptionTask``, one or two
   coloured shapes and the one caption that describes them, for captioners; the
   special token ids (padding, start, end) every captioner uses
@@ -63,15 +63,11 @@ from .scenes import SceneQuestionSplit, SceneQuestionTask
 from .segmentation import SegmentationSplit, check_label_maps
 from .synthetic import COLOURS, MATERIALS, SHAPES, ShapeMaterialSplit, ShapeMaterialTask
 
-#: Every task class of the package, for code that treats them alike.
-TASKS = (ShapeMaterialTask, SpokenWordTask, DrivingSceneTask, ScanReportTask, SceneQuestionTask)
-
 __all__ = [
     # the contract
     "Split",
     "DataSource",
     "Task",
-    "TASKS",
     "check_features",
     # the tasks and their splits
     "COLOURS",

@@ -177,11 +177,6 @@ class SpokenWordSplit(Split):
         """float32 ``(n, 32, 32, 1)`` in [0, 1] (frequency x time)."""
         return self.features["audio"]
 
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
-
 
 @dataclasses.dataclass(frozen=True)
 class SpokenWordTask(Task):

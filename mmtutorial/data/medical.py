@@ -94,11 +94,6 @@ class ScanReportSplit(Split):
         """float32 ``(n, 32, 32, 1)`` in [0, 1]."""
         return self.features["scan"]
 
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
-
 
 @dataclasses.dataclass(frozen=True)
 class ScanReportTask(Task):

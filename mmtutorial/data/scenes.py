@@ -177,13 +177,6 @@ class SceneQuestionTask(Task):
             return SHAPES[: self.shapes]
         return tuple(f"shape {c}" for c in range(self.shapes))
 
-    @property
-    def quadrant_names(self) -> tuple:
-        """``QUADRANT_NAMES`` for four quadrants, else ``"place 0"``, ``"place 1"``, ..."""
-        if self.quadrants == len(QUADRANT_NAMES):
-            return QUADRANT_NAMES
-        return tuple(f"place {k}" for k in range(self.quadrants))
-
     def input_specs(self, layout: str | None = None) -> dict:
         """``{"scene": (shape, "float32"), "question": (shape, "float32")}`` for ``layout``
         (the task's own by default)."""

@@ -72,16 +72,6 @@ class ShapeMaterialSplit(Split):
     shown_shape: np.ndarray
     stated_material: np.ndarray
 
-    @property
-    def images(self) -> np.ndarray:
-        """float32 ``(n, height, width, 3)`` with values in [0, 1]."""
-        return self.features["image"]
-
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
-
 
 @dataclasses.dataclass(frozen=True)
 class ShapeMaterialTask(Task):
