@@ -56,3 +56,20 @@ def test_splits_names_the_size_the_caller_wrote(task, argument):
 def test_generate_still_names_its_own_argument(task):
     with pytest.raises(ValueError, match=r"ShapeMaterialTask: n must be a positive integer"):
         task.generate(0)
+
+
+@pytest.mark.parametrize("name", ["spatial_film", "pixel_word_attention"])
+def test_a_classifier_refuses_a_spatial_fusion_by_name(task, name):
+    """The spatial fusions share the registry, so a classifier names why it cannot use one."""
+    with pytest.raises(
+        ValueError, match=rf"fusion '{name}' conditions a feature map on text \(input kind 'map_"
+    ):
+        mt.models.build_classifier(
+            task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, fusion=name
+        )
+    encoders = {
+        "image": mt.encoders.image_encoder(task.image_shape, filters=(4,)),
+        "text": mt.encoders.text_encoder(task.vocab_size, task.sequence_length),
+    }
+    with pytest.raises(ValueError, match=r"so a classifier cannot use it \(build_segmenter does\)"):
+        mt.models.assemble_classifier(encoders, task.num_classes, fusion=name)

@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Task, integer_with_reason
 from .scene_kit import (
     COLOURS,
@@ -149,7 +149,7 @@ class ReferringSegmentationTask(Task):
 
     @property
     def vocabulary(self) -> tuple:
-        return _common.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
+        return words.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
 
     @property
     def vocab_size(self) -> int:
@@ -157,7 +157,7 @@ class ReferringSegmentationTask(Task):
 
     def tokenize(self, phrases) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of phrases."""
-        return _common.tokenize(phrases, self.vocabulary, self.sequence_length, name="phrases")
+        return words.tokenize(phrases, self.vocabulary, self.sequence_length, name="phrases")
 
     def ceilings(self) -> dict:
         """Pixel accuracies: ``"bayes"`` 1 (every phrase names one object); ``"majority"``

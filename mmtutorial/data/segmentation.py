@@ -38,7 +38,7 @@ import functools
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Split as _Split
 from .base import Task, integer_with_reason
 
@@ -266,9 +266,7 @@ class SceneSegmentationTask(Task):
     @property
     def vocabulary(self) -> tuple:
         """Every word a caption can contain, in a fixed order."""
-        return _common.vocabulary_of(
-            _OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES
-        )
+        return words.vocabulary_of(_OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES)
 
     @property
     def vocab_size(self) -> int:
@@ -277,7 +275,7 @@ class SceneSegmentationTask(Task):
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
+        return words.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
 
     # -- ceilings -----------------------------------------------------------
     @property

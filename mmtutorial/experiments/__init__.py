@@ -94,6 +94,19 @@ def machine() -> str:
     )
 
 
+def settings_of(name: str, experiments: dict, quick: dict | None) -> dict:
+    """The settings of experiment ``name``, shrunk by ``quick`` (a dict of overrides) if given."""
+    if name not in experiments:
+        raise ValueError(f"name must be one of {sorted(experiments)}; received {name!r}")
+    return {**experiments[name], **(quick or {})}
+
+
+def splits_of(task, settings: dict) -> dict:
+    """The train, validation and test splits of ``task`` at the sizes and seed ``settings`` give."""
+    sizes = {key: settings[key] for key in ("train", "validation", "test")}
+    return task.splits(**sizes, seed=settings["seed"])
+
+
 def write_result(output, name: str, record: dict, model=None) -> pathlib.Path:
     """Write ``<name>.json`` (and ``<name>.keras`` for a ``model``) into ``output``; return it."""
     output = pathlib.Path(output)

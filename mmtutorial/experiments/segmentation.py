@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import metrics, models, train
 from ..data import referring, segmentation
-from . import package_version, script, write_result
+from . import package_version, script, settings_of, splits_of, write_result
 
 _COMMON = {
     "image_size": 24,
@@ -93,16 +93,9 @@ def scores(model, split) -> list[dict]:
 
 def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict:
     """Train experiment ``name`` (shrunk by ``quick``), write its two files, return the log."""
-    if name not in EXPERIMENTS:
-        raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}; received {name!r}")
-    settings = {**EXPERIMENTS[name], **(QUICK if quick else {})}
+    settings = settings_of(name, EXPERIMENTS, QUICK if quick else None)
     task = make_task(settings)
-    data = task.splits(
-        train=settings["train"],
-        validation=settings["validation"],
-        test=settings["test"],
-        seed=settings["seed"],
-    )
+    data = splits_of(task, settings)
     train.set_seed(settings["seed"])
     model = models.build_segmenter(
         task.image_shape,

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import relational, train
 from ..data import sort_of_clevr
-from . import machine, package_version, script, write_result
+from . import machine, package_version, script, settings_of, splits_of, write_result
 
 _COMMON = {
     "train": 60000,
@@ -111,16 +111,9 @@ class KindAccuracy(keras.callbacks.Callback):
 
 def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict:
     """Train experiment ``name`` (shrunk by ``quick``), write its two files, return the log."""
-    if name not in EXPERIMENTS:
-        raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}; received {name!r}")
-    settings = {**EXPERIMENTS[name], **(QUICK if quick else {})}
+    settings = settings_of(name, EXPERIMENTS, QUICK if quick else None)
     task = sort_of_clevr.SortOfClevrTask()
-    data = task.splits(
-        train=settings["train"],
-        validation=settings["validation"],
-        test=settings["test"],
-        seed=settings["seed"],
-    )
+    data = splits_of(task, settings)
     train.set_seed(settings["seed"])
     model = relational.BUILDERS[settings["builder"]](
         task.image_shape, 11, task.num_classes, learning_rate=settings["learning_rate"]

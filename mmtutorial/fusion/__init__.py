@@ -30,7 +30,7 @@ one vector per modality ``(batch, features)``, 3 for token sequences
   (``input_rank`` 3); each modality's tokens attend to the other's, then both
   are pooled.
 * ``"transformer"`` (:class:`TransformerFusion`,
-  :mod:`~mmtutorial.fusion.transformer`): the other fusion of token
+  :mod:`~mmtutorial.fusion.single_stream`): the other fusion of token
   sequences; a learned class token and the tokens of every modality, each
   with a modality-type embedding, in one sequence through a stack of pre-norm
   transformer blocks (single-stream, as in ViLT); the class token comes out.
@@ -85,10 +85,10 @@ from .gated import GatedFusion
 from .late import LateFusion, product_of_experts
 from .low_rank import LowRankFusion
 from .product import ProductFusion
+from .single_stream import TransformerFusion
 from .spatial import PixelWordAttention, SpatialFiLM, SpatialFusion, SpatialTile
 from .sum import SumFusion
 from .tensor import TensorFusion
-from .transformer import TransformerFusion
 
 __all__ = [
     "Fusion",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["zeros_and_ones"]
+__all__ = ["zeros_and_ones", "check_finite"]
 
 
 def zeros_and_ones(name, array):
@@ -22,3 +22,17 @@ def zeros_and_ones(name, array):
             "threshold probabilities first, e.g. probabilities > 0.5"
         )
     return array.astype(bool)
+
+
+def check_finite(what, array):
+    """A ``ValueError`` that starts with ``what`` (``"predictions contain"``) if ``array`` holds NaN or infinity.
+
+    Example:
+        >>> check_finite("scores contain", np.array([1.0, np.nan]))
+        Traceback (most recent call last):
+            ...
+        ValueError: scores contain 1 NaN or infinite value(s)
+    """
+    bad = int((~np.isfinite(array)).sum())
+    if bad:
+        raise ValueError(f"{what} {bad} NaN or infinite value(s)")

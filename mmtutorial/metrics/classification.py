@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .base import check_finite
+
 __all__ = ["accuracy", "accuracy_with_error", "AccuracyWithError"]
 
 
@@ -36,10 +38,7 @@ def _predicted_ids(predictions):
                 "predictions of rank 2 must be (samples, classes) scores or probabilities with at "
                 f"least one class; received shape {array.shape} and dtype {array.dtype}"
             )
-        if not np.isfinite(array).all():
-            raise ValueError(
-                f"predictions contain {int((~np.isfinite(array)).sum())} NaN or infinite value(s)"
-            )
+        check_finite("predictions contain", array)
         return np.argmax(array, axis=-1), array.shape[1]
     if array.ndim == 1 and (np.issubdtype(array.dtype, np.integer) or array.size == 0):
         return array.astype(np.int64), None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
+from .base import check_finite
 
 __all__ = ["match_ranks", "recall_at_k"]
 
@@ -16,10 +17,7 @@ def _check_similarity(similarity, relevant):
             "similarity must be a non-empty 2-D array of scores (queries, items); "
             f"received shape {scores.shape} and dtype {scores.dtype}"
         )
-    if not np.isfinite(scores).all():
-        raise ValueError(
-            f"similarity contains {int((~np.isfinite(scores)).sum())} NaN or infinite value(s)"
-        )
+    check_finite("similarity contains", scores)
     if relevant is None:
         if scores.shape[0] > scores.shape[1]:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Input checks: every batch is checked where it enters a pipeline.
+"""Input checks: every batch of model inputs is checked where it enters a pipeline.
 
 A mistake in the inputs (a wrong shape, pixels in 0-255, text that is not token
 ids, NaN values, batches of different sizes) is named here, with the value
