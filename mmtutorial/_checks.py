@@ -188,3 +188,24 @@ def shape(name, value, rank, *, owner=None, describe=None) -> tuple:
             f"received {value!r}"
         )
     return tuple(int(d) for d in dims)
+
+
+def two_shapes(input_shape, ranks):
+    """``input_shape`` as two shape tuples of ``ranks`` with known last axes, else ``None``.
+
+    What a layer that takes ``[a, b]`` (a feature map and its text, objects
+    and a question) checks before it names its own inputs in the message.
+
+    >>> two_shapes([(None, 4, 3), (None, 2)], (3, 2))
+    [(None, 4, 3), (None, 2)]
+    >>> two_shapes([(None, 4, None), (None, 2)], (3, 2)) is None
+    True
+    """
+    if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+        return None
+    if not all(isinstance(s, (list, tuple)) for s in input_shape):
+        return None
+    shapes = [tuple(s) for s in input_shape]
+    if [len(s) for s in shapes] != list(ranks) or any(s[-1] is None for s in shapes):
+        return None
+    return shapes

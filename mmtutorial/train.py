@@ -20,7 +20,9 @@ from .fusion import ModalityDropout
 
 # Re-exported: their home is mmtutorial.metrics, and chapters and readers call them from here.
 from .metrics import f_scores, match_ranks, recall_at_k
-from .models import input_keys
+
+# model_spec lives with the models, whose segmenter checks its inputs with it too.
+from .models.base import embedding_sizes, input_keys, model_spec
 
 __all__ = [
     "set_seed",
@@ -72,49 +74,6 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _embedding_sizes(model):
-    """The ``input_dim`` of every ``Embedding`` in ``model``, nested models (encoders) included."""
-    sizes = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Embedding):
-            sizes.append(layer.input_dim)
-        elif isinstance(layer, keras.Model):  # a Sequential or functional encoder inside the model
-            sizes.extend(_embedding_sizes(layer))
-    return sizes
-
-
-def model_spec(model: keras.Model) -> dict:
-    """What a model built by :mod:`mmtutorial.models` expects of its inputs.
-
-    Returns a dict with ``keys`` (input names), ``inputs`` (name ->
-    ``(shape_without_batch, dtype)``), ``image_shape``, ``sequence_length`` and
-    ``vocab_size`` (``None`` where the model has no such input) and
-    ``num_classes`` (the width of the output; ``None`` for a model with
-    several outputs).
-    """
-    keys = input_keys(model)
-    structure = model.input if isinstance(model.input, dict) else dict(zip(keys, model.inputs))
-    spec = {
-        "keys": keys,
-        "inputs": {k: (tuple(t.shape[1:]), t.dtype) for k, t in structure.items()},
-        "image_shape": None,
-        "sequence_length": None,
-        "vocab_size": None,
-    }
-    if "image" in structure:
-        spec["image_shape"] = tuple(structure["image"].shape[1:])
-    if "text" in structure:
-        spec["sequence_length"] = structure["text"].shape[1]
-        sizes = _embedding_sizes(model)
-        spec["vocab_size"] = max(sizes) if sizes else None
-    output_shape = model.output_shape
-    single = isinstance(output_shape, tuple) and all(
-        d is None or isinstance(d, int) for d in output_shape
-    )
-    spec["num_classes"] = output_shape[-1] if single else None  # None: several outputs
-    return spec
-
-
 def _check_for(model, features, labels=None):
     """Check ``features`` (and ``labels``) against what ``model`` expects."""
     spec = model_spec(model)
@@ -143,6 +102,27 @@ def _unpack(split):
         "expected a Split, a (features, labels) pair or a features dict; "
         f"received {type(split).__name__}"
     )
+
+
+def _require_samples(count, name, given, owner):
+    """A ``ValueError`` naming the caller's argument ``name`` when it holds no samples.
+
+    Keras would otherwise meet an empty dataset deep in ``predict`` (an
+    ``UnboundLocalError`` about ``batch_outputs``).
+    """
+    if count == 0:
+        what = type(given).__name__
+        raise ValueError(
+            f"{owner}: {name} holds no samples (received a {what} with 0 samples); "
+            f"{owner} needs at least one"
+        )
+
+
+def _count(features):
+    """The number of samples in a features dict (``None`` for anything else)."""
+    if not isinstance(features, dict) or not features:
+        return None
+    return len(next(iter(features.values())))
 
 
 def make_dataset(
@@ -438,8 +418,10 @@ def predict(model: keras.Model, features, *, batch_size: int = 256, missing=None
     the model was trained to see for a missing modality (the features may
     then leave that key out). Nothing is replaced unless it is named here.
     """
+    given = features
     features, _ = _unpack(features)
     features = _with_missing(model, features, missing)
+    _require_samples(_count(features), "features", given, "predict")
     dataset = make_dataset(features, batch_size=batch_size, model=model)
     return _predict(model, dataset)
 
@@ -453,6 +435,7 @@ def evaluate(model: keras.Model, split, *, batch_size: int = 256, missing=None) 
     if labels is None:
         raise ValueError("evaluate needs labels: pass a Split or a (features, labels) pair")
     features = _with_missing(model, features, missing)
+    _require_samples(_count(features), "split", split, "evaluate")
     dataset = make_dataset(features, labels, batch_size=batch_size, model=model)
     probabilities = _predict(model, dataset)
     return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(labels)))
@@ -477,8 +460,9 @@ def _tower(model, key):
         ) from None
 
 
-def _embed(tower, checked, batch_size):
+def _embed(tower, checked, batch_size, name, owner):
     batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+    _require_samples(int(checked.shape[0]), name, checked, owner)
     dataset = tf.data.Dataset.from_tensor_slices(checked).batch(batch_size)
     return _predict(tower, dataset)
 
@@ -493,7 +477,7 @@ def embed_images(model: keras.Model, images, *, batch_size: int = 256) -> np.nda
     checked = data_module.check_features(
         {"image": images}, image_shape=tuple(tower.inputs[0].shape[1:]), keys=("image",)
     )
-    return _embed(tower, checked["image"], batch_size)
+    return _embed(tower, checked["image"], batch_size, "images", "embed_images")
 
 
 def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndarray:
@@ -503,14 +487,14 @@ def embed_texts(model: keras.Model, tokens, *, batch_size: int = 256) -> np.ndar
     or its ``"text_embedder"``.
     """
     tower = _tower(model, "text")
-    sizes = _embedding_sizes(tower)
+    sizes = embedding_sizes(tower)
     checked = data_module.check_features(
         {"text": tokens},
         sequence_length=tower.inputs[0].shape[1],
         vocab_size=max(sizes) if sizes else None,
         keys=("text",),
     )
-    return _embed(tower, checked["text"], batch_size)
+    return _embed(tower, checked["text"], batch_size, "tokens", "embed_texts")
 
 
 # The retrieval and multi-label metrics live in mmtutorial.metrics; they stay importable

@@ -273,5 +273,14 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if id(item) not in ids] + waiting
 
 
+def model_for(task, builder=None, **options):
+    """``builder`` (``build_classifier`` by default) sized for ``task``: its image shape,
+    vocabulary, caption length and classes, then ``options``."""
+    builder = builder or mt.models.build_classifier
+    return builder(
+        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes, **options
+    )
+
+
 def weights_of(model):
     return [np.array(w) for w in model.get_weights()]

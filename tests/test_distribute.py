@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 import tensorflow as tf
+from conftest import model_for
 
 import mmtutorial as mt
 
@@ -113,11 +114,8 @@ def test_a_strategy_that_is_not_one_is_refused(task, small, fused, where):
         if where == "fit":
             mt.train.fit(fused, small, epochs=1, strategy="mirrored")
         else:
-            mt.models.build_classifier(
-                task.image_shape,
-                task.vocab_size,
-                task.sequence_length,
-                task.num_classes,
+            model_for(
+                task,
                 strategy="mirrored",
             )
 

@@ -1,16 +1,15 @@
 """build_segmenter and the spatial fusions: formulas, Keras's layer harness, safe reloads, errors.
 
-The spatial layers are checked against NumPy versions of their formulas and
-with Keras's own ``run_layer_test`` (serialization, shapes, a training step,
-mixed precision). The segmenter is built small (8 x 8 or 16 x 16 pictures) so
+The spatial layers are checked against NumPy versions of their formulas here;
+``tests/fusion/`` runs them, with every registered fusion, through the
+fusion contract and Keras's own ``run_layer_test``. The segmenter is built small (8 x 8 or 16 x 16 pictures) so
 the file stays fast.
 """
 
 import keras
 import numpy as np
 import pytest
-from absl.testing import parameterized
-from keras.src import testing as keras_testing  # private, so pinned by requirements-lock.txt
+from conftest import model_for
 
 import mmtutorial as mt
 from mmtutorial.data import segmentation as sg
@@ -147,51 +146,40 @@ def test_attention_arguments_are_checked():
         spatial.PixelWordAttention(units=0)
 
 
-def test_the_spatial_lookup_is_apart_from_the_registry():
-    assert spatial.available_spatial() == ["cross_attention", "film", "tile"]
-    assert not {"tile"} & set(mt.fusion.available())
-    assert "SpatialTile" not in {type(mt.fusion.get(n)).__name__ for n in mt.fusion.available()}
-    with pytest.raises(
-        ValueError,
-        match=r"fusion 'gated' has no spatial form.*\['cross_attention', 'film', 'tile'\]",
-    ):
-        spatial.get_spatial("gated")
+def test_the_spatial_fusions_are_in_the_one_registry_under_names_of_their_own():
+    spatial_names = mt.fusion.available(kinds=mt.fusion.SPATIAL_KINDS)
+    assert spatial_names == ["pixel_word_attention", "spatial_film", "spatial_tile"]
+    assert set(spatial_names) <= set(mt.fusion.available())
+    assert mt.fusion.registered("spatial_film") is spatial.SpatialFiLM
+    assert type(mt.fusion.get("film")) is mt.fusion.FiLMFusion  # the vector FiLM keeps its name
+    kinds = {name: mt.fusion.registered(name).input_kind for name in spatial_names}
+    assert kinds == {
+        "pixel_word_attention": "map_and_words",
+        "spatial_film": "map_and_vector",
+        "spatial_tile": "map_and_vector",
+    }
+    assert spatial.PixelWordAttention().text_rank == 3 and spatial.SpatialTile().text_rank == 2
 
 
-# name -> (init_kwargs, input shapes, output shape, trainable weights)
-HARNESS = {
-    "tile": ({}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 8), 0),
-    "film": ({}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 3), 4),
-    "cross_attention": (
-        {"units": 4, "num_heads": 2},
-        ((BATCH, 4, 4, 3), (BATCH, 6, 5)),
-        (BATCH, 4, 4, 3),
-        8,
-    ),
-}
-
-
-def test_every_spatial_fusion_has_a_harness_case():
-    assert sorted(HARNESS) == spatial.available_spatial()
-
-
-class SpatialHarnessTest(keras_testing.TestCase):
-    @parameterized.named_parameters(*[(name, name) for name in sorted(HARNESS)])
-    def test_run_layer_test(self, name):
-        kwargs, shapes, output, trainable = HARNESS[name]
-        self.run_layer_test(
-            type(spatial.get_spatial(name, **kwargs)),
-            init_kwargs=kwargs,
-            input_shape=shapes,
-            expected_output_shape=output,
-            expected_output_dtype="float32",
-            expected_num_trainable_weights=trainable,
-            expected_num_non_trainable_weights=0,
-            expected_num_seed_generators=0,
-            expected_num_losses=0,
-            run_training_check=True,
-            run_mixed_precision_check=True,
-        )
+@pytest.mark.parametrize(
+    "fusion, layer_type",
+    [
+        ("tile", spatial.SpatialTile),
+        ("spatial_tile", spatial.SpatialTile),
+        ("film", spatial.SpatialFiLM),
+        ("cross_attention", spatial.PixelWordAttention),
+        ("pixel_word_attention", spatial.PixelWordAttention),
+    ],
+)
+def test_the_segmenter_takes_its_own_names_and_the_registry_names(fusion, layer_type):
+    model = mt.models.build_segmenter((8, 8, 1), 10, 4, 3, fusion=fusion, filters=(2, 3))
+    assert model.name == f"segmenter_{fusion}"
+    conditioning = [layer for layer in model.layers if isinstance(layer, spatial.SpatialFusion)]
+    assert {type(layer) for layer in conditioning} == {layer_type}
+    assert sorted(layer.name for layer in conditioning) == [
+        f"{fusion}_stride1",
+        f"{fusion}_stride2",
+    ]
 
 
 # -- the segmenter ---------------------------------------------------------------------
@@ -278,11 +266,9 @@ def test_fit_accepts_a_segmentation_split_and_learns():
     task = sg.SceneSegmentationTask(image_size=16)
     data = task.generate(32, seed=0)
     mt.train.set_seed(0)
-    model = mt.models.build_segmenter(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
+    model = model_for(
+        task,
+        builder=mt.models.build_segmenter,
         fusion="film",
         filters=(4, 8),
         embedding_dim=4,
@@ -301,7 +287,8 @@ def test_fit_accepts_a_segmentation_split_and_learns():
         ),
         (
             {"fusion": "gated"},
-            r"fusion 'gated' has no spatial form .* valid values are \[None, 'tile', 'film', 'cross_attention'\]",
+            r"fusion 'gated' has no spatial form .* valid values are \[None, 'tile', 'film', "
+            r"'cross_attention', 'pixel_word_attention', 'spatial_film', 'spatial_tile'\]",
         ),
         ({"fusion": "bilinear"}, r"fusion 'bilinear' has no spatial form"),
         ({"fusion": mt.fusion.FiLMFusion()}, r"fusion <FiLMFusion.* has no spatial form"),

@@ -5,20 +5,25 @@ Every source follows one contract (:mod:`mmtutorial.data.base`): a split is a
 its classes and tells its ``input_specs()`` and ``ceilings()``.
 
 * :mod:`~mmtutorial.data.base` -- :class:`Split`, :class:`DataSource`, :class:`Task`
-* :mod:`~mmtutorial.data.synthetic` -- :class:`ShapeMaterialTask`, the procedurally
-  generated image + caption task with analytic accuracy ceilings
+* :mod:`~mmtutorial.data.shape_material` -- :class:`ShapeMaterialTask`, the procedurally
+  generated image + caption task with analytic accuracy ceilings (also reachable
+  as ``data.synthetic``, its old name)
 * :mod:`~mmtutorial.data.audio`, :mod:`~mmtutorial.data.driving`,
   :mod:`~mmtutorial.data.medical` -- the applications' tasks: speech + text,
   camera + range scan, scan + report
-* :mod:`~mmtutorial.data.scenes` -- :class:`SceneQuestionTask`, where a question
-  decides which part of a scene matters (the fusion chapter)
+* :mod:`~mmtutorial.data.scene_questions` -- :class:`SceneQuestionTask`, where a
+  question decides which part of a scene matters (the fusion chapter; also
+  reachable as ``data.scenes``, its old name)
+* :mod:`~mmtutorial.data.scene_kit` -- the drawing the segmentation, referring and
+  captioning scenes share; :mod:`~mmtutorial.data.words` -- vocabularies and
+  tokenizing, for every task with text
 * :mod:`~mmtutorial.data.segmentation` -- ``segmentation.SceneSegmentationTask``,
   a class for every pixel (21 classes) from a grey scene and its caption, with
   derived ceilings; :class:`SegmentationSplit`, whose labels are label maps
 * :mod:`~mmtutorial.data.referring` -- ``referring.ReferringSegmentationTask``,
   the mask of the one object a phrase names. The two segmentation tasks are
   reached through their modules: their labels are maps, not the class ids that
-  ``TASKS`` and ``mt.train`` expect.
+  ``mt.train`` expects.
 * :mod:`~mmtutorial.data.captioning` -- ``captioning.SceneCaptionTask``, one or two
   coloured shapes and the one caption that describes them, for captioners; the
   special token ids (padding, start, end) every captioner uses
@@ -26,9 +31,10 @@ its classes and tells its ``input_specs()`` and ``ceilings()``.
   Sort-of-CLEVR (Santoro et al., 2017): six coloured objects, non-relational
   and relational questions, pixels and the state description
 * :mod:`~mmtutorial.data.folder` -- :func:`load_folder` for a folder of images
-  plus a CSV file (stages in :mod:`~mmtutorial.data.folder_csv` and
-  :mod:`~mmtutorial.data.folder_images`)
-* :mod:`~mmtutorial.data.checks` -- :func:`check_features`, which names every bad input
+  plus a CSV file (its arguments in :mod:`~mmtutorial.data.folder_options`, its
+  stages in :mod:`~mmtutorial.data.folder_csv` and :mod:`~mmtutorial.data.folder_images`,
+  writing a folder and the shipped sample in :mod:`~mmtutorial.data.folder_write`)
+* :mod:`~mmtutorial.data.input_checks` -- :func:`check_features`, which names every bad input
 
 This package imports nothing from :mod:`mmtutorial` but :mod:`mmtutorial._checks`.
 """
@@ -40,13 +46,15 @@ from . import (
     driving,
     medical,
     referring,
+    scene_questions,
     scenes,
     segmentation,
+    shape_material,
     sort_of_clevr,
+    synthetic,
 )
 from .audio import SpokenWordSplit, SpokenWordTask, spectrogram_image, stft_magnitude
 from .base import DataSource, Split, Task
-from .checks import check_features
 from .driving import DrivingSceneTask, DrivingSplit
 from .folder import (
     FolderDataError,
@@ -58,20 +66,17 @@ from .folder import (
     sample_folder,
     write_folder,
 )
+from .input_checks import check_features
 from .medical import ScanReportSplit, ScanReportTask
-from .scenes import SceneQuestionSplit, SceneQuestionTask
+from .scene_questions import SceneQuestionSplit, SceneQuestionTask
 from .segmentation import SegmentationSplit, check_label_maps
-from .synthetic import COLOURS, MATERIALS, SHAPES, ShapeMaterialSplit, ShapeMaterialTask
-
-#: Every task class of the package, for code that treats them alike.
-TASKS = (ShapeMaterialTask, SpokenWordTask, DrivingSceneTask, ScanReportTask, SceneQuestionTask)
+from .shape_material import COLOURS, MATERIALS, SHAPES, ShapeMaterialSplit, ShapeMaterialTask
 
 __all__ = [
     # the contract
     "Split",
     "DataSource",
     "Task",
-    "TASKS",
     "check_features",
     # the tasks and their splits
     "COLOURS",
@@ -106,8 +111,11 @@ __all__ = [
     "captioning",
     "driving",
     "medical",
+    "scene_questions",
     "scenes",
     "segmentation",
+    "shape_material",
+    "synthetic",
     "referring",
     "sort_of_clevr",
 ]

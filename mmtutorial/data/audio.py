@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Split, Task, integer_with_reason
 
 __all__ = [
@@ -177,11 +177,6 @@ class SpokenWordSplit(Split):
         """float32 ``(n, 32, 32, 1)`` in [0, 1] (frequency x time)."""
         return self.features["audio"]
 
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
-
 
 @dataclasses.dataclass(frozen=True)
 class SpokenWordTask(Task):
@@ -268,7 +263,7 @@ class SpokenWordTask(Task):
 
     @property
     def vocabulary(self) -> tuple:
-        return _common.vocabulary_of(_NAMED, _UNNAMED, LANGUAGES)
+        return words.vocabulary_of(_NAMED, _UNNAMED, LANGUAGES)
 
     @property
     def vocab_size(self) -> int:
@@ -277,7 +272,7 @@ class SpokenWordTask(Task):
 
     def tokenize(self, requests) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(requests, self.vocabulary, self.sequence_length, name="requests")
+        return words.tokenize(requests, self.vocabulary, self.sequence_length, name="requests")
 
     # -- analytic ceilings --------------------------------------------------
     def ceilings(self) -> dict:

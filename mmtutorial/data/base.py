@@ -49,11 +49,14 @@ __all__ = ["Split", "DataSource", "Task", "check_count", "split_seeds"]
 
 
 # -- argument checks the data modules share -----------------------------------------
-def check_count(n, *, owner=None) -> int:
-    """``n`` as an ``int`` if it is a positive integer (NumPy integers too, booleans never)."""
+def check_count(n, *, owner=None, name="n") -> int:
+    """``n`` as an ``int`` if it is a positive integer (NumPy integers too, booleans never).
+
+    ``name`` is the argument the caller wrote, as the message names it.
+    """
     if not (_checks.is_integer(n) and n >= 1):
         prefix = f"{owner}: " if owner else ""
-        raise ValueError(f"{prefix}n must be a positive integer; received {n!r}")
+        raise ValueError(f"{prefix}{name} must be a positive integer; received {n!r}")
     return int(n)
 
 
@@ -96,6 +99,9 @@ class Split:
     features: Mapping
     labels: np.ndarray
 
+    # What the messages call one label: a split of label maps says "label map".
+    _label_noun = "label"
+
     def __post_init__(self):
         owner = type(self).__name__
         if not isinstance(self.features, Mapping) or not self.features:
@@ -109,8 +115,8 @@ class Split:
             array = np.asarray(value)
             if not isinstance(key, str) or array.ndim == 0 or array.shape[0] != labels.shape[0]:
                 raise ValueError(
-                    f"{owner}: features[{key!r}] must hold one entry per label ({labels.shape[0]}); "
-                    f"received shape {array.shape}"
+                    f"{owner}: features[{key!r}] must hold one entry per {self._label_noun} "
+                    f"({labels.shape[0]}); received shape {array.shape}"
                 )
             features[key] = array
         object.__setattr__(self, "features", features)
@@ -131,6 +137,23 @@ class Split:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def _input(self, key):
+        if key not in self.features:
+            raise AttributeError(
+                f"{type(self).__name__} has no {key!r} input; its inputs are {list(self.features)}"
+            )
+        return self.features[key]
+
+    @property
+    def images(self) -> np.ndarray:
+        """The ``"image"`` input: float32 ``(n, height, width, channels)`` in [0, 1]."""
+        return self._input("image")
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """The ``"text"`` input: int32 ``(n, sequence_length)`` token ids, 0 = padding."""
+        return self._input("text")
 
     def _repr_head(self) -> str:
         return f"{len(self)} samples"
@@ -248,10 +271,14 @@ class Task(DataSource):
         """
         sizes = dict(zip(("train", "validation", "test"), self.split_sizes))
         given = {"train": train, "validation": validation, "test": test}
+        owner = f"{type(self).__name__}.splits"
+        for name, size in given.items():
+            if size is not None:  # checked here, so that the message names the caller's argument
+                sizes[name] = check_count(size, owner=owner, name=name)
         seeds = split_seeds(seed)
         return {
-            name: self.generate(sizes[name] if size is None else size, seed=split_seed)
-            for (name, size), split_seed in zip(given.items(), seeds)
+            name: self.generate(sizes[name], seed=split_seed)
+            for name, split_seed in zip(given, seeds)
         }
 
     # -- helpers for subclasses ------------------------------------------------------

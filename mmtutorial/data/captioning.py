@@ -31,14 +31,8 @@ import numpy as np
 
 from .. import _checks
 from .base import Split, Task, integer_with_reason
-from .referring import (
-    REFERRING_COLOURS,
-    REFERRING_SHAPES,
-    grid_image_size,
-    paint_objects,
-    pixel_noise,
-)
-from .segmentation import object_maps, place_in_cells
+from .referring import REFERRING_COLOURS, REFERRING_SHAPES
+from .scene_kit import grid_image_size, object_maps, paint_objects, pixel_noise, place_in_cells
 
 __all__ = [
     "PAD_ID",
@@ -95,13 +89,8 @@ class CaptionSplit(Split):
         return labels.astype("int32", copy=False)
 
     @property
-    def images(self) -> np.ndarray:
-        """float32 ``(n, size, size, 3)`` pictures in [0, 1]."""
-        return self.features["image"]
-
-    @property
     def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` decoder inputs: ``START`` then the words."""
+        """int32 ``(n, sequence_length)`` decoder inputs: ``START`` then the words (key ``"tokens"``)."""
         return self.features["tokens"]
 
     def _repr_head(self) -> str:

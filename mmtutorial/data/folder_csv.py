@@ -315,3 +315,17 @@ def read_csv(csv_path, columns, delimiter, class_names) -> CsvTable:
         if record is not None:
             rows.append(record)
     return CsvTable(rows=rows, lines=lines, problems=checker.problems)
+
+
+def check_names(name, values, reserved=()):
+    """``values`` as a tuple of distinct non-empty strings (none of them ``reserved``)."""
+    if isinstance(values, str):
+        raise ValueError(f"{name} must be a list of strings, not one string; received {values!r}")
+    values = list(values)
+    bad = [v for v in values if not isinstance(v, str) or not v.strip() or v in reserved]
+    if bad:
+        raise ValueError(f"{name} must hold non-empty strings; received {bad[0]!r}")
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"{name} must not repeat a name; {duplicates} occur more than once")
+    return tuple(values)

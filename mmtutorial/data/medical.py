@@ -35,7 +35,7 @@ import dataclasses
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Split, Task, integer_with_reason
 
 __all__ = ["CONDITIONS", "FINDINGS", "HISTORIES", "ScanReportSplit", "ScanReportTask"]
@@ -93,11 +93,6 @@ class ScanReportSplit(Split):
     def scans(self) -> np.ndarray:
         """float32 ``(n, 32, 32, 1)`` in [0, 1]."""
         return self.features["scan"]
-
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +190,7 @@ class ScanReportTask(Task):
 
     def tokenize(self, reports) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(reports, self.vocabulary, self.sequence_length, name="reports")
+        return words.tokenize(reports, self.vocabulary, self.sequence_length, name="reports")
 
     # -- exact ceilings from the joint table ------------------------------------
     def joint(self) -> np.ndarray:
@@ -322,7 +317,7 @@ class ScanReportTask(Task):
     def _draw(self, finding, rng) -> np.ndarray:
         """Textured tissue; a bright lesion with a smooth (round) or spiky (irregular) edge."""
         n, size = finding.shape[0], self.image_size
-        tissue = 0.35 + 0.07 * _common.smooth_noise(rng, n, size, scale=1.5)
+        tissue = 0.35 + 0.07 * smooth_noise(rng, n, size, scale=1.5)
         tissue += 0.03 * rng.standard_normal((n, size, size), dtype="float32")
         cy, cx = (rng.uniform(10, size - 10, n)[:, None, None] for _ in range(2))
         grid = np.arange(size, dtype="float32")
@@ -340,3 +335,15 @@ class ScanReportTask(Task):
         lesion *= (finding > 0)[:, None, None] * rng.uniform(0.35, 0.5, n)[:, None, None]
         scans = np.clip(tissue + lesion, 0.0, 1.0)
         return scans[..., None].astype("float32")
+
+
+def smooth_noise(rng, n, size, scale) -> np.ndarray:
+    """``n`` fields of Gaussian noise low-pass filtered with a Gaussian of width ``scale`` pixels,
+    normalised to unit standard deviation (float32, ``(n, size, size)``)."""
+    white = rng.standard_normal((n, size, size))
+    frequency = np.fft.fftfreq(size)
+    k2 = frequency[:, None] ** 2 + frequency[None, :] ** 2
+    kernel = np.exp(-2.0 * (np.pi * scale) ** 2 * k2)
+    field = np.fft.ifft2(np.fft.fft2(white) * kernel).real
+    field /= field.std(axis=(1, 2), keepdims=True)
+    return field.astype("float32")

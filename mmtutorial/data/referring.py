@@ -24,9 +24,17 @@ import dataclasses
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Task, integer_with_reason
-from .segmentation import SegmentationSplit, object_maps, place_in_cells
+from .scene_kit import (
+    COLOURS,
+    grid_image_size,
+    object_maps,
+    paint_objects,
+    pixel_noise,
+    place_in_cells,
+)
+from .segmentation import SegmentationSplit
 
 __all__ = [
     "REFERRING_SHAPES",
@@ -38,13 +46,8 @@ __all__ = [
 
 #: The shapes of the referring scenes.
 REFERRING_SHAPES = ("disk", "square", "triangle", "ring")
-#: Colour name -> RGB.
-REFERRING_COLOURS = {
-    "red": (0.90, 0.20, 0.15),
-    "green": (0.20, 0.75, 0.25),
-    "blue": (0.20, 0.35, 0.95),
-    "yellow": (0.95, 0.85, 0.15),
-}
+#: Colour name -> RGB: the scene kit's colours.
+REFERRING_COLOURS = COLOURS
 #: The relations a phrase can use; a cell is (row, column) of the 2 x 2 grid.
 RELATIONS = ("left of", "right of", "above", "below")
 
@@ -58,43 +61,6 @@ def _relation_holds(relation, target_cell, anchor_cell) -> bool:
     if relation == "above":
         return tc == ac and tr < ar
     return tc == ac and tr > ar  # below
-
-
-def grid_image_size(value, *, owner) -> int:
-    """``value`` as an ``int`` if it is an even side of at least 16 pixels (a 2 x 2 grid of cells)."""
-    size = _checks.integer("image_size", value, minimum=16, owner=owner)
-    if size % 2:
-        raise ValueError(
-            f"{owner}: image_size must be even (the scene is a 2 x 2 grid of cells); "
-            f"received {size}"
-        )
-    return size
-
-
-def pixel_noise(value, *, owner) -> float:
-    """The standard deviation of the pixel noise, a number in [0, 0.1]."""
-    return _checks.number("noise", value, low=0, high=0.1, owner=owner)
-
-
-def paint_objects(objects, colours, noise, rng) -> np.ndarray:
-    """Pictures ``(n, size, size, 3)`` in [0, 1]: each object in its colour, on a dark background.
-
-    Args:
-        objects: int ``(n, size, size)``, the slot of the object at each pixel
-            (-1 on background), as :func:`~mmtutorial.data.segmentation.object_maps` gives.
-        colours: int ``(n, slots)``, indices into :data:`REFERRING_COLOURS` (-1 for no object).
-        noise: the standard deviation of the Gaussian pixel noise.
-        rng: the NumPy generator: a little colour noise per object, a grey
-            level per background, then the pixel noise, in that order.
-    """
-    n, size = objects.shape[0], objects.shape[1]
-    palette = np.array(list(REFERRING_COLOURS.values()), dtype="float32")
-    rgb = palette[np.maximum(colours, 0)] + 0.04 * rng.standard_normal(colours.shape + (3,))
-    background = rng.uniform(0.0, 0.2, (n, 1, 1, 1))
-    pixel = rgb[np.arange(n)[:, None, None], np.maximum(objects, 0)]
-    images = np.where((objects >= 0)[..., None], pixel, background)
-    images = images + noise * rng.standard_normal((n, size, size, 3))
-    return np.clip(images, 0.0, 1.0).astype("float32")
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -124,14 +90,6 @@ class ReferringSplit(SegmentationSplit):
     target: np.ndarray = None
     anchor: np.ndarray = None
     relation: np.ndarray = None
-
-    @property
-    def images(self) -> np.ndarray:
-        return self.features["image"]
-
-    @property
-    def tokens(self) -> np.ndarray:
-        return self.features["text"]
 
     @property
     def masks(self) -> np.ndarray:
@@ -186,16 +144,12 @@ class ReferringSegmentationTask(Task):
     def image_shape(self) -> tuple:
         return (self.image_size, self.image_size, 3)
 
-    @property
-    def label_shape(self) -> tuple:
-        return (self.image_size, self.image_size)
-
     def input_specs(self) -> dict:
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
 
     @property
     def vocabulary(self) -> tuple:
-        return _common.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
+        return words.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
 
     @property
     def vocab_size(self) -> int:
@@ -203,7 +157,7 @@ class ReferringSegmentationTask(Task):
 
     def tokenize(self, phrases) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of phrases."""
-        return _common.tokenize(phrases, self.vocabulary, self.sequence_length, name="phrases")
+        return words.tokenize(phrases, self.vocabulary, self.sequence_length, name="phrases")
 
     def ceilings(self) -> dict:
         """Pixel accuracies: ``"bayes"`` 1 (every phrase names one object); ``"majority"``

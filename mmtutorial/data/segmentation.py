@@ -38,9 +38,13 @@ import functools
 import numpy as np
 
 from .. import _checks
-from . import _common
+from . import words
 from .base import Split as _Split
 from .base import Task, integer_with_reason
+
+# The scene kit's drawing, also reachable from here, where it was first written.
+from .scene_kit import SHAPES as SEGMENTATION_SHAPES
+from .scene_kit import object_maps, place_in_cells, render_shapes
 
 __all__ = [
     "SEGMENTATION_SHAPES",
@@ -50,10 +54,10 @@ __all__ = [
     "SceneSegmentationTask",
     "check_label_maps",
     "render_shapes",
+    "place_in_cells",
+    "object_maps",
 ]
 
-#: The five shapes of the segmentation scenes.
-SEGMENTATION_SHAPES = ("disk", "square", "triangle", "ring", "plus")
 #: The four materials a caption can name.
 SEGMENTATION_MATERIALS = ("wood", "metal", "glass", "stone")
 
@@ -113,108 +117,14 @@ class SegmentationSplit(_Split):
     :meth:`take` cuts every per-sample field (the label maps too).
     """
 
-    def __post_init__(self):
-        owner = type(self).__name__
-        labels = check_label_maps(self.labels, name=f"{owner}: labels")
-        if not isinstance(self.features, dict) or not self.features:
-            raise ValueError(
-                f"{owner}: features must be a non-empty dict of modality key -> array; "
-                f"received {type(self.features).__name__}"
-            )
-        features = {}
-        for key, value in self.features.items():
-            array = np.asarray(value)
-            if not isinstance(key, str) or array.ndim == 0 or array.shape[0] != labels.shape[0]:
-                raise ValueError(
-                    f"{owner}: features[{key!r}] must hold one entry per label map "
-                    f"({labels.shape[0]}); received shape {array.shape}"
-                )
-            features[key] = array
-        object.__setattr__(self, "features", features)
-        object.__setattr__(self, "labels", labels)
+    _label_noun = "label map"
+
+    def _checked_labels(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` as int32 label maps ``(n, height, width)``: the base's hook for its labels."""
+        return check_label_maps(labels, name=f"{type(self).__name__}: labels")
 
     def _repr_head(self) -> str:
         return f"{len(self)} scenes, label maps {tuple(self.labels.shape[1:])}"
-
-
-# -- drawing ---------------------------------------------------------------------------
-
-
-def render_shapes(shape_ids, cy, cx, radius, size, names=SEGMENTATION_SHAPES) -> np.ndarray:
-    """Boolean masks ``(k, size, size)`` of ``k`` shapes, vectorised over the shapes.
-
-    Args:
-        shape_ids: int ``(k,)``, indices into ``names``.
-        cy, cx: float ``(k,)``, the centres in pixels.
-        radius: float ``(k,)``, the shapes' half-widths in pixels.
-        size: the picture's height and width.
-        names: the shape names ``shape_ids`` index (``"disk"``, ``"square"``,
-            ``"triangle"``, ``"ring"``, ``"plus"``).
-    """
-    grid = np.arange(size, dtype="float32")
-    dy = grid[None, :, None] - np.asarray(cy, "float32")[:, None, None]
-    dx = grid[None, None, :] - np.asarray(cx, "float32")[:, None, None]
-    r = np.asarray(radius, "float32")[:, None, None]
-    ady, adx = np.abs(dy), np.abs(dx)
-    dist = np.sqrt(dx**2 + dy**2)
-    masks = np.zeros(dx.shape[:1] + (size, size), dtype=bool)
-    shape_ids = np.asarray(shape_ids)
-    for index, name in enumerate(names):
-        rows = shape_ids == index
-        if not rows.any():
-            continue
-        a, b, d, rr, y = adx[rows], ady[rows], dist[rows], r[rows], dy[rows]
-        if name == "disk":
-            m = d <= rr
-        elif name == "square":
-            m = np.maximum(a, b) <= 0.8 * rr
-        elif name == "triangle":
-            m = (y >= -rr) & (y <= 0.8 * rr) & (a <= (y + rr) / 1.8)
-        elif name == "ring":
-            m = (d <= rr) & (d >= 0.55 * rr)
-        elif name == "plus":
-            t = 0.32 * rr
-            m = ((a <= t) & (b <= rr)) | ((b <= t) & (a <= rr))
-        else:  # pragma: no cover - the names are the module's own
-            raise ValueError(f"unknown shape {name!r}")
-        masks[rows] = m
-    return masks
-
-
-def place_in_cells(counts, max_objects, size, rng, *, radius_range=(0.36, 0.45), jitter=0.05):
-    """Cells, centres and radii of the objects of ``n`` scenes on a 2 x 2 grid.
-
-    Each scene's objects get distinct cells (0 top left, 1 top right, 2 bottom
-    left, 3 bottom right); with the default radii and jitter an object stays
-    inside its cell, so objects never touch. Slots past a scene's count hold
-    cell -1.
-
-    Returns:
-        ``(cells, cy, cx, radius)``, each ``(n, max_objects)``.
-    """
-    n = counts.shape[0]
-    cells = np.argsort(rng.random((n, 4)), axis=1)[:, :max_objects]
-    cells = np.where(np.arange(max_objects)[None, :] < counts[:, None], cells, -1)
-    cell = size / 2.0
-    row, column = np.maximum(cells, 0) // 2, np.maximum(cells, 0) % 2
-    cy = (row + 0.5) * cell - 0.5 + rng.uniform(-jitter, jitter, cells.shape) * cell
-    cx = (column + 0.5) * cell - 0.5 + rng.uniform(-jitter, jitter, cells.shape) * cell
-    radius = rng.uniform(*radius_range, cells.shape) * cell
-    return cells, cy, cx, radius
-
-
-def object_maps(shape_ids, cells, cy, cx, radius, size, names=SEGMENTATION_SHAPES) -> np.ndarray:
-    """int8 ``(n, size, size)``: the index of the object at each pixel, -1 for background."""
-    n, k = cells.shape
-    present = cells >= 0
-    masks = np.zeros((n, k, size, size), dtype=bool)
-    masks[present] = render_shapes(
-        shape_ids[present], cy[present], cx[present], radius[present], size, names
-    )
-    index = np.full((n, size, size), -1, dtype="int8")
-    for slot in range(k):  # objects never overlap, so the order does not matter
-        index[masks[:, slot]] = slot
-    return index
 
 
 # -- the 21-class scene task -----------------------------------------------------------
@@ -246,16 +156,6 @@ class SceneSplit(SegmentationSplit):
     stated_materials: np.ndarray = None
     cells: np.ndarray = None
     counts: np.ndarray = None
-
-    @property
-    def images(self) -> np.ndarray:
-        """float32 ``(n, size, size, 1)`` grey pictures with values in [0, 1]."""
-        return self.features["image"]
-
-    @property
-    def tokens(self) -> np.ndarray:
-        """int32 ``(n, sequence_length)`` token ids, 0 = padding."""
-        return self.features["text"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,11 +259,6 @@ class SceneSegmentationTask(Task):
     def image_shape(self) -> tuple:
         return (self.image_size, self.image_size, 1)
 
-    @property
-    def label_shape(self) -> tuple:
-        """``(height, width)`` of a label map."""
-        return (self.image_size, self.image_size)
-
     def input_specs(self) -> dict:
         """``{"image": ((size, size, 1), "float32"), "text": ((sequence_length,), "int32")}``."""
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
@@ -371,9 +266,7 @@ class SceneSegmentationTask(Task):
     @property
     def vocabulary(self) -> tuple:
         """Every word a caption can contain, in a fixed order."""
-        return _common.vocabulary_of(
-            _OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES
-        )
+        return words.vocabulary_of(_OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES)
 
     @property
     def vocab_size(self) -> int:
@@ -382,7 +275,7 @@ class SceneSegmentationTask(Task):
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""
-        return _common.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
+        return words.tokenize(captions, self.vocabulary, self.sequence_length, name="captions")
 
     # -- ceilings -----------------------------------------------------------
     @property

@@ -22,9 +22,17 @@ still reaches the figures the chapter states.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.resources
 import json
+import os
 import pathlib
+import platform
+
+import keras
+import tensorflow as tf
+
+from .. import models  # noqa: F401  (registers the layers the shipped models are made of)
 
 #: Where the shipped models and logs live, inside the installed package.
 RESULTS = "results"
@@ -51,10 +59,6 @@ def load(name: str, folder=None):
     The model is loaded in safe mode: nothing but registered layers is
     deserialized. Returns ``(model, log)``, the log as a dict.
     """
-    import keras
-
-    from .. import models  # noqa: F401  (registers the layers the model is made of)
-
     if folder is None:
         model_file, log_file = result_path(name, ".keras"), result_path(name, ".json")
     else:
@@ -70,6 +74,56 @@ def load(name: str, folder=None):
 
 
 __all__ = ["RESULTS", "load", "result_path"]
+
+
+# -- what every experiment script shares: where it runs, what it writes, its command line ---
+
+
+def package_version() -> str:
+    """The installed package's version, for the training logs (read from its metadata)."""
+    return importlib.metadata.version("mmtutorial")
+
+
+def machine() -> str:
+    """The machine a training ran on, in words (CPU only: the package trains no GPU here)."""
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    device = f"GPU {gpus}" if gpus else "CPU only"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {device}, "
+        f"Python {platform.python_version()}, TensorFlow {tf.__version__}"
+    )
+
+
+def settings_of(name: str, experiments: dict, quick: dict | None) -> dict:
+    """The settings of experiment ``name``, shrunk by ``quick`` (a dict of overrides) if given."""
+    if name not in experiments:
+        raise ValueError(f"name must be one of {sorted(experiments)}; received {name!r}")
+    return {**experiments[name], **(quick or {})}
+
+
+def splits_of(task, settings: dict) -> dict:
+    """The train, validation and test splits of ``task`` at the sizes and seed ``settings`` give."""
+    sizes = {key: settings[key] for key in ("train", "validation", "test")}
+    return task.splits(**sizes, seed=settings["seed"])
+
+
+def write_result(output, name: str, record: dict, model=None) -> pathlib.Path:
+    """Write ``<name>.json`` (and ``<name>.keras`` for a ``model``) into ``output``; return it."""
+    output = pathlib.Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    if model is not None:
+        model.save(output / f"{name}.keras")
+    (output / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    return output
+
+
+def script(module: str, doc: str, experiments, run):
+    """The ``main(argv=None)`` of the experiment script ``module``: :func:`command_line` on its runs."""
+
+    def main(argv=None):
+        return command_line(module, doc.splitlines()[0], experiments, run, argv)
+
+    return main
 
 
 def command_line(module: str, description: str, experiments, run, argv=None) -> dict:

@@ -17,7 +17,6 @@ afresh.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import platform
 import time
@@ -26,7 +25,7 @@ import numpy as np
 
 from .. import metrics, models, train
 from ..data import referring, segmentation
-from . import command_line
+from . import package_version, script, settings_of, splits_of, write_result
 
 _COMMON = {
     "image_size": 24,
@@ -94,18 +93,9 @@ def scores(model, split) -> list[dict]:
 
 def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict:
     """Train experiment ``name`` (shrunk by ``quick``), write its two files, return the log."""
-    from .. import __version__  # set once the package has finished importing
-
-    if name not in EXPERIMENTS:
-        raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}; received {name!r}")
-    settings = {**EXPERIMENTS[name], **(QUICK if quick else {})}
+    settings = settings_of(name, EXPERIMENTS, QUICK if quick else None)
     task = make_task(settings)
-    data = task.splits(
-        train=settings["train"],
-        validation=settings["validation"],
-        test=settings["test"],
-        seed=settings["seed"],
-    )
+    data = splits_of(task, settings)
     train.set_seed(settings["seed"])
     model = models.build_segmenter(
         task.image_shape,
@@ -136,7 +126,7 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
         "quick": quick,
         "seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
-        "mmtutorial": __version__,
+        "mmtutorial": package_version(),
         "history": {
             key: [round(float(v), 5) for v in values] for key, values in history.history.items()
         },
@@ -146,18 +136,12 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
         record["random_object_iou"] = task.random_object_iou(test)
     else:
         record["test_scores"] = label_scores(model, test, task.num_classes)
-    output = pathlib.Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    model.save(output / f"{name}.keras")
-    (output / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    output = write_result(output, name, record, model)
     log(f"wrote {output / name}.keras and .json ({seconds:.0f} s of training)")
     return record
 
 
-def main(argv=None):
-    return command_line(
-        "mmtutorial.experiments.segmentation", __doc__.splitlines()[0], EXPERIMENTS, run, argv
-    )
+main = script("mmtutorial.experiments.segmentation", __doc__, EXPERIMENTS, run)
 
 
 if __name__ == "__main__":

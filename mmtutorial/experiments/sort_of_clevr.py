@@ -21,10 +21,7 @@ and scores them on scenes it draws afresh.
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import platform
 import time
 
 import keras
@@ -32,7 +29,7 @@ import numpy as np
 
 from .. import relational, train
 from ..data import sort_of_clevr
-from . import command_line
+from . import machine, package_version, script, settings_of, splits_of, write_result
 
 _COMMON = {
     "train": 60000,
@@ -112,32 +109,11 @@ class KindAccuracy(keras.callbacks.Callback):
         self.history["val_relational"].append(round(rows["relational"]["accuracy"], 5))
 
 
-def machine() -> str:
-    """The machine a training ran on, in words (CPU only: the package trains no GPU here)."""
-    import tensorflow as tf
-
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    device = f"GPU {gpus}" if gpus else "CPU only"
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {device}, "
-        f"Python {platform.python_version()}, TensorFlow {tf.__version__}"
-    )
-
-
 def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict:
     """Train experiment ``name`` (shrunk by ``quick``), write its two files, return the log."""
-    from .. import __version__  # set once the package has finished importing
-
-    if name not in EXPERIMENTS:
-        raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}; received {name!r}")
-    settings = {**EXPERIMENTS[name], **(QUICK if quick else {})}
+    settings = settings_of(name, EXPERIMENTS, QUICK if quick else None)
     task = sort_of_clevr.SortOfClevrTask()
-    data = task.splits(
-        train=settings["train"],
-        validation=settings["validation"],
-        test=settings["test"],
-        seed=settings["seed"],
-    )
+    data = splits_of(task, settings)
     train.set_seed(settings["seed"])
     model = relational.BUILDERS[settings["builder"]](
         task.image_shape, 11, task.num_classes, learning_rate=settings["learning_rate"]
@@ -181,14 +157,11 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
         "questions_per_second": round(seen / seconds, 1),
         "parameters": int(model.count_params()),
         "machine": machine(),
-        "mmtutorial": __version__,
+        "mmtutorial": package_version(),
         "history": {**logged, **kinds.history},
         "test_scores": scores(model, data["test"]),
     }
-    output = pathlib.Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    model.save(output / f"{name}.keras")
-    (output / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    output = write_result(output, name, record, model)
     rows = record["test_scores"]
     log(
         f"wrote {output / name}.keras and .json ({seconds:.0f} s of training; test accuracy "
@@ -198,10 +171,7 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
     return record
 
 
-def main(argv=None):
-    return command_line(
-        "mmtutorial.experiments.sort_of_clevr", __doc__.splitlines()[0], EXPERIMENTS, run, argv
-    )
+main = script("mmtutorial.experiments.sort_of_clevr", __doc__, EXPERIMENTS, run)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ to the five seeds' mean and standard error.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from .. import models, train
 from ..data import SceneQuestionTask, ShapeMaterialTask
-from . import command_line
+from . import machine, package_version, script, write_result
 
 #: The book task's three models: name -> builder of (image_shape, vocab, length, classes).
 BOOK_MODELS = {
@@ -158,9 +157,6 @@ def summary(per_seed: dict) -> dict:
 
 def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict:
     """Run the study ``name`` (shrunk by ``quick``) and write ``<name>.json``; return the record."""
-    from .. import __version__
-    from .sort_of_clevr import machine
-
     if name not in EXPERIMENTS:
         raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}; received {name!r}")
     seeds = QUICK["seeds"] if quick else EXPERIMENTS[name]["seeds"]
@@ -184,19 +180,14 @@ def run(name: str, output: pathlib.Path, quick: bool = False, log=print) -> dict
         "scene_summary": summary(scenes),
         "seconds": round(time.perf_counter() - start, 1),
         "machine": machine(),
-        "mmtutorial": __version__,
+        "mmtutorial": package_version(),
     }
-    output = pathlib.Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    output = write_result(output, name, record)
     log(f"wrote {output / name}.json ({record['seconds']:.0f} s)")
     return record
 
 
-def main(argv=None):
-    return command_line(
-        "mmtutorial.experiments.transformers", __doc__.splitlines()[0], EXPERIMENTS, run, argv
-    )
+main = script("mmtutorial.experiments.transformers", __doc__, EXPERIMENTS, run)
 
 
 if __name__ == "__main__":

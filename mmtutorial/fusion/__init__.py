@@ -1,6 +1,6 @@
 """Fusion: Keras layers that merge one input per modality into one vector.
 
-Every fusion layer takes a list of tensors, one per modality, and returns one
+Every :class:`Fusion` takes a list of tensors, one per modality, and returns one
 rank-2 tensor ``(batch, d)``. Each is a ``keras.layers.Layer`` subclass of
 :class:`Fusion` with a complete ``get_config``, registered for safe
 ``.keras`` serialization, and listed in a registry so that a model can name
@@ -30,7 +30,7 @@ one vector per modality ``(batch, features)``, 3 for token sequences
   (``input_rank`` 3); each modality's tokens attend to the other's, then both
   are pooled.
 * ``"transformer"`` (:class:`TransformerFusion`,
-  :mod:`~mmtutorial.fusion.transformer`): the other fusion of token
+  :mod:`~mmtutorial.fusion.single_stream`): the other fusion of token
   sequences; a learned class token and the tokens of every modality, each
   with a modality-type embedding, in one sequence through a stack of pre-norm
   transformer blocks (single-stream, as in ViLT); the class token comes out.
@@ -41,24 +41,33 @@ one vector per modality ``(batch, features)``, 3 for token sequences
   in NumPy, for models trained apart.
 
 The base class and the registry (:func:`register`, :func:`get`,
-:func:`available`) live in :mod:`~mmtutorial.fusion.base`, which imports none
+:func:`available`, :func:`registered`) live in :mod:`~mmtutorial.fusion.base`, which imports none
 of the fusions; :class:`TokenFusion` (:mod:`~mmtutorial.fusion._tokens`), the
 base of the two token fusions, checks their masks. :class:`ModalityDropout` (:mod:`~mmtutorial.fusion.dropout`)
 is not a fusion but goes in front of one: during training it blanks out a
 whole modality of some samples, so that the model copes when one is missing.
 
-The spatial fusions of :mod:`~mmtutorial.fusion.spatial` (:class:`SpatialTile`,
-:class:`SpatialFiLM`, :class:`PixelWordAttention`) condition a feature map on
-text for a segmenter; they take tensors of two ranks, so they have their own
-lookup (:func:`get_spatial`, :func:`available_spatial`) instead of the registry.
+* ``"spatial_tile"``, ``"spatial_film"`` and ``"pixel_word_attention"``
+  (:class:`SpatialTile`, :class:`SpatialFiLM`, :class:`PixelWordAttention`,
+  :mod:`~mmtutorial.fusion.spatial`): they condition a feature map on text,
+  for a segmenter; they take tensors of two ranks, so they are not
+  :class:`Fusion` subclasses.
+
+Every registered layer declares its ``input_kind`` (:data:`INPUT_KINDS`):
+``"vectors"``, ``"tokens"``, ``"map_and_vector"`` or ``"map_and_words"``;
+model builders read it (:func:`registered` gives the class without building
+it) instead of comparing names, and ``available(kinds=...)`` lists the names
+of some kinds only.
 
 >>> from mmtutorial import fusion
->>> fusion.available()  # doctest: +NORMALIZE_WHITESPACE
+>>> fusion.available(kinds=("vectors", "tokens"))  # doctest: +NORMALIZE_WHITESPACE
 ['concat', 'cross_attention', 'film', 'gated', 'late', 'low_rank', 'product', 'sum',
  'tensor', 'transformer']
+>>> fusion.available(kinds=fusion.SPATIAL_KINDS)
+['pixel_word_attention', 'spatial_film', 'spatial_tile']
 >>> layer = fusion.get("gated", units=32)
->>> layer.input_rank, fusion.get("cross_attention").input_rank
-(2, 3)
+>>> layer.input_kind, fusion.get("cross_attention").input_kind
+('vectors', 'tokens')
 
 To add a fusion, subclass :class:`Fusion` in a module of its own, decorate it
 with ``@fusion.register("name")`` and import that module here.
@@ -68,7 +77,7 @@ from __future__ import annotations
 
 from ._tokens import TokenFusion
 from .attention import CrossAttentionFusion
-from .base import Fusion, available, get, register
+from .base import INPUT_KINDS, SPATIAL_KINDS, Fusion, available, get, register, registered
 from .concat import ConcatFusion
 from .dropout import ModalityDropout
 from .film import FiLMFusion
@@ -76,17 +85,10 @@ from .gated import GatedFusion
 from .late import LateFusion, product_of_experts
 from .low_rank import LowRankFusion
 from .product import ProductFusion
-from .spatial import (
-    PixelWordAttention,
-    SpatialFiLM,
-    SpatialFusion,
-    SpatialTile,
-    available_spatial,
-    get_spatial,
-)
+from .single_stream import TransformerFusion
+from .spatial import PixelWordAttention, SpatialFiLM, SpatialFusion, SpatialTile
 from .sum import SumFusion
 from .tensor import TensorFusion
-from .transformer import TransformerFusion
 
 __all__ = [
     "Fusion",
@@ -110,6 +112,7 @@ __all__ = [
     "SpatialTile",
     "SpatialFiLM",
     "PixelWordAttention",
-    "get_spatial",
-    "available_spatial",
+    "registered",
+    "INPUT_KINDS",
+    "SPATIAL_KINDS",
 ]

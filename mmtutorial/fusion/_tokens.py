@@ -31,6 +31,7 @@ class TokenFusion(Fusion):
     """
 
     input_rank = 3
+    input_kind = "tokens"
 
     def _shape_hint(self, shapes):
         if shapes and all(len(s) == 2 for s in shapes):

@@ -11,17 +11,34 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ["Fusion", "register", "get", "available"]
+__all__ = ["Fusion", "register", "get", "available", "registered", "INPUT_KINDS", "SPATIAL_KINDS"]
 
 _REGISTRY: dict = {}
 
 # How each supported input rank is written in messages.
 _AXES = {2: "(batch, features)", 3: "(batch, tokens, features)"}
 
+#: What a registered layer may take, by the ``input_kind`` it declares.
+INPUT_KINDS = {
+    "vectors": "a list of one vector per modality, (batch, features) each",
+    "tokens": "a list of one token sequence per modality, (batch, tokens, features) each",
+    "map_and_vector": "[feature_map, text]: a feature map (batch, height, width, channels) "
+    "and one text vector (batch, features)",
+    "map_and_words": "[feature_map, words]: a feature map (batch, height, width, channels) "
+    "and one vector per word (batch, words, features)",
+}
+#: The kinds that condition a feature map on text: what a segmenter can use.
+SPATIAL_KINDS = ("map_and_vector", "map_and_words")
+_KIND_OF_RANK = {2: "vectors", 3: "tokens"}
+
 
 def register(name: str):
-    """Class decorator: make a :class:`Fusion` subclass available as ``get(name)``.
+    """Class decorator: make a fusion layer available as ``get(name)``.
 
+    The class is a :class:`Fusion` subclass (whose ``input_rank`` says it
+    takes ``"vectors"`` or ``"tokens"``) or another ``keras.layers.Layer``
+    that declares its ``input_kind``, one of :data:`INPUT_KINDS` (the spatial
+    fusions of :mod:`~mmtutorial.fusion.spatial` take a feature map and text).
     It also registers the class with Keras under its class name (package
     ``"mmtutorial"``, so ``"mmtutorial>GatedFusion"``), so that models using
     it load back from ``.keras`` files in safe mode, and it sets the class's
@@ -29,21 +46,28 @@ def register(name: str):
 
     Raises:
         ValueError: for an empty name, a name already taken by another class,
-            or a class whose ``input_rank`` is not 2 or 3.
-        TypeError: if the decorated object is not a :class:`Fusion` subclass.
+            or a class whose ``input_kind`` (or ``input_rank``) is not one of those known.
+        TypeError: if the decorated object is not a ``keras.layers.Layer`` subclass.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"a fusion name must be a non-empty string; received {name!r}")
 
     def decorator(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Fusion)):
-            raise TypeError(f"@register({name!r}) needs a Fusion subclass; received {cls!r}")
+        if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+            raise TypeError(f"@register({name!r}) needs a fusion layer class; received {cls!r}")
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"a fusion named {name!r} is already registered: {_REGISTRY[name]!r}")
-        if cls.input_rank not in _AXES:
+        if issubclass(cls, Fusion) and cls.input_rank not in _AXES:
             raise ValueError(
                 f"{cls.__name__}.input_rank must be 2 (one vector per modality) or 3 (token "
                 f"sequences); received {cls.input_rank!r}"
+            )
+        if issubclass(cls, Fusion):
+            cls.input_kind = _KIND_OF_RANK[cls.input_rank]
+        if getattr(cls, "input_kind", None) not in INPUT_KINDS:
+            raise ValueError(
+                f"{cls.__name__}.input_kind must be one of {sorted(INPUT_KINDS)}; "
+                f"received {getattr(cls, 'input_kind', None)!r}"
             )
         cls = keras.saving.register_keras_serializable(package="mmtutorial")(cls)
         cls.fusion_name = name
@@ -53,29 +77,50 @@ def register(name: str):
     return decorator
 
 
-def available() -> list:
-    """The names :func:`get` accepts, sorted."""
-    return sorted(_REGISTRY)
+def available(kinds=None) -> list:
+    """The names :func:`get` accepts, sorted; only those of the given input kinds if ``kinds`` is given.
+
+    Example:
+        >>> from mmtutorial import fusion
+        >>> fusion.available(kinds=("tokens",))
+        ['cross_attention', 'transformer']
+    """
+    if kinds is None:
+        return sorted(_REGISTRY)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    unknown = sorted(set(kinds) - set(INPUT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown input kinds {unknown}; valid kinds are {sorted(INPUT_KINDS)}")
+    return sorted(name for name, cls in _REGISTRY.items() if cls.input_kind in kinds)
+
+
+def registered(name):
+    """The class registered as ``name``, for a builder that reads its ``input_kind`` before building it.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the valid ones.
+    """
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"unknown fusion {name!r}; valid names are {available()}")
+    return _REGISTRY[name]
 
 
 def get(name, /, **config):
     """Build the fusion layer registered as ``name`` with keyword ``config``.
 
-    ``name`` may also be a :class:`Fusion` instance, which is returned as is
-    (with no ``config``).
+    ``name`` may also be an instance of a registered class, which is returned
+    as is (with no ``config``).
 
     Raises:
         ValueError: for an unknown name; the message lists the valid ones.
     """
-    if isinstance(name, Fusion):
+    if isinstance(name, tuple(_REGISTRY.values()) + (Fusion,)):
         if config:
             raise ValueError(
                 f"config {sorted(config)} cannot be applied to an existing layer {name.name!r}"
             )
         return name
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"unknown fusion {name!r}; valid names are {available()}")
-    return _REGISTRY[name](**config)
+    return registered(name)(**config)
 
 
 def _as_list(inputs):
@@ -103,6 +148,8 @@ class Fusion(keras.layers.Layer):
             builders read it to decide what the encoders must output.
         min_inputs, max_inputs: how many modalities the fusion accepts
             (``max_inputs = None``: no upper bound).
+        input_kind: ``"vectors"`` or ``"tokens"``, set by :func:`register`
+            from ``input_rank`` (every registered layer declares one).
         fusion_name: the name it is registered under, set by :func:`register`.
 
     Example:
@@ -122,6 +169,7 @@ class Fusion(keras.layers.Layer):
     """
 
     input_rank = 2
+    input_kind = "vectors"
     min_inputs = 2
     max_inputs = None
     fusion_name = None

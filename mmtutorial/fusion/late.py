@@ -172,6 +172,27 @@ def product_of_experts(probabilities_list, prior=None):
         >>> ((image + text) / 2).round(3).tolist()
         [[0.35, 0.3, 0.35]]
     """
+    experts = _checked_experts(probabilities_list)
+    with np.errstate(divide="ignore"):
+        log_posterior = sum(np.log(array) for array in experts)
+    if prior is not None:
+        prior_array = _checked_prior(prior, experts[0].shape[-1])
+        repeats = len(experts) - 1
+        log_posterior = log_posterior - repeats * np.log(prior_array)
+    largest = log_posterior.max(axis=-1, keepdims=True)
+    if np.isneginf(largest).any():
+        vetoed = np.argwhere(np.isneginf(largest[..., 0]))[0]
+        sample = tuple(int(i) for i in vetoed)
+        raise ValueError(
+            f"the experts leave no class possible for sample {sample}: "
+            "every class has probability 0 under at least one expert"
+        )
+    posterior = np.exp(log_posterior - largest)
+    return posterior / posterior.sum(axis=-1, keepdims=True)
+
+
+def _checked_experts(probabilities_list):
+    """The experts' probabilities as float64 arrays of one shape, non-negative and finite."""
     is_list = isinstance(probabilities_list, (list, tuple))
     if not is_list or not probabilities_list:
         if is_list:
@@ -211,29 +232,19 @@ def product_of_experts(probabilities_list, prior=None):
                 f"received {float(array[bad])} at index {bad}"
             )
         experts.append(array)
-    num_classes = experts[0].shape[-1]
-    with np.errstate(divide="ignore"):
-        log_posterior = sum(np.log(array) for array in experts)
-    if prior is not None:
-        prior_array = np.asarray(prior, dtype="float64")
-        if prior_array.shape != (num_classes,) or not (
-            np.isfinite(prior_array).all() and (prior_array > 0).all()
-        ):
-            shown = np.array2string(prior_array, threshold=8)
-            raise ValueError(
-                f"prior must be {num_classes} positive, finite class "
-                f"probabilities, shape ({num_classes},); received "
-                f"{shown} of shape {prior_array.shape}"
-            )
-        repeats = len(experts) - 1
-        log_posterior = log_posterior - repeats * np.log(prior_array)
-    largest = log_posterior.max(axis=-1, keepdims=True)
-    if np.isneginf(largest).any():
-        vetoed = np.argwhere(np.isneginf(largest[..., 0]))[0]
-        sample = tuple(int(i) for i in vetoed)
+    return experts
+
+
+def _checked_prior(prior, num_classes):
+    """``prior`` as float64 ``(num_classes,)`` positive, finite class probabilities."""
+    prior_array = np.asarray(prior, dtype="float64")
+    if prior_array.shape != (num_classes,) or not (
+        np.isfinite(prior_array).all() and (prior_array > 0).all()
+    ):
+        shown = np.array2string(prior_array, threshold=8)
         raise ValueError(
-            f"the experts leave no class possible for sample {sample}: "
-            "every class has probability 0 under at least one expert"
+            f"prior must be {num_classes} positive, finite class "
+            f"probabilities, shape ({num_classes},); received "
+            f"{shown} of shape {prior_array.shape}"
         )
-    posterior = np.exp(log_posterior - largest)
-    return posterior / posterior.sum(axis=-1, keepdims=True)
+    return prior_array

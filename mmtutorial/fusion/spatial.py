@@ -1,27 +1,29 @@
 """Spatial fusion: text conditioning a feature map, one position at a time.
 
-The fusions registered in :mod:`mmtutorial.fusion` turn one vector (or one
-token sequence) per modality into one vector per sample, which is what a
+The vector and token fusions of :mod:`mmtutorial.fusion` turn one vector (or
+one token sequence) per modality into one vector per sample, which is what a
 classifier needs. A segmenter needs the opposite: the image stays a feature
 map ``(batch, height, width, channels)`` and the text changes what each
 position of it says. The three layers here do that, each in its own way:
 
-* ``"tile"`` (:class:`SpatialTile`): the text vector is copied to every
-  position and concatenated with the features there;
-* ``"film"`` (:class:`SpatialFiLM`): the text vector scales and shifts every
-  channel, the same way at every position (FiLM, Perez et al., 2018, on a
-  feature map, as the paper itself uses it);
-* ``"cross_attention"`` (:class:`PixelWordAttention`): every position attends
-  over the caption's word tokens and adds what it read.
+* ``"spatial_tile"`` (:class:`SpatialTile`): the text vector is copied to
+  every position and concatenated with the features there;
+* ``"spatial_film"`` (:class:`SpatialFiLM`): the text vector scales and
+  shifts every channel, the same way at every position (FiLM, Perez et al.,
+  2018, on a feature map, as the paper itself uses it);
+* ``"pixel_word_attention"`` (:class:`PixelWordAttention`): every position
+  attends over the caption's word tokens and adds what it read.
 
-They take a feature map and a text tensor of another rank, so they are not
-:class:`~mmtutorial.fusion.Fusion` subclasses and not in
-:func:`mmtutorial.fusion.available` (whose fusions take tensors of one rank);
-:func:`available_spatial` and :func:`get_spatial` are their own lookup.
+They are in the one registry of :mod:`mmtutorial.fusion`, each declaring
+its ``input_kind``: ``"map_and_vector"`` (a feature map and one text vector)
+or ``"map_and_words"`` (a feature map and one vector per word), which
+:func:`~mmtutorial.models.build_segmenter` reads to choose its text encoder.
+They take tensors of two ranks, so they are not
+:class:`~mmtutorial.fusion.Fusion` subclasses.
 
->>> from mmtutorial.fusion import spatial
->>> spatial.available_spatial()
-['cross_attention', 'film', 'tile']
+>>> from mmtutorial import fusion
+>>> fusion.available(kinds=fusion.SPATIAL_KINDS)
+['pixel_word_attention', 'spatial_film', 'spatial_tile']
 """
 
 from __future__ import annotations
@@ -32,78 +34,38 @@ import keras
 from keras import ops
 
 from .. import _checks
+from .base import register
 
-__all__ = [
-    "SpatialFusion",
-    "SpatialTile",
-    "SpatialFiLM",
-    "PixelWordAttention",
-    "available_spatial",
-    "get_spatial",
-]
-
-_SPATIAL: dict = {}
-
-
-def _register(name):
-    def decorator(cls):
-        cls = keras.saving.register_keras_serializable(package="mmtutorial")(cls)
-        cls.fusion_name = name
-        _SPATIAL[name] = cls
-        return cls
-
-    return decorator
-
-
-def available_spatial() -> list:
-    """The names :func:`get_spatial` accepts, sorted."""
-    return sorted(_SPATIAL)
-
-
-def get_spatial(name, /, **config):
-    """Build the spatial fusion layer called ``name`` with keyword ``config``.
-
-    Raises:
-        ValueError: for a name with no spatial form; the message lists the valid ones.
-    """
-    if not isinstance(name, str) or name not in _SPATIAL:
-        raise ValueError(
-            f"fusion {name!r} has no spatial form (a version that conditions a feature map); "
-            f"valid names are {available_spatial()}"
-        )
-    return _SPATIAL[name](**config)
+__all__ = ["SpatialFusion", "SpatialTile", "SpatialFiLM", "PixelWordAttention"]
 
 
 class SpatialFusion(keras.layers.Layer):
     """Base of the spatial fusions: ``[feature_map, text]`` in, a feature map out.
 
     ``feature_map`` has shape ``(batch, height, width, channels)``; ``text``
-    has rank ``text_rank``: 2 for one vector per caption ``(batch, d)``, 3 for
-    one vector per word ``(batch, words, d)``. The base checks both, in
+    is what ``input_kind`` declares: ``"map_and_vector"``, one vector per
+    caption ``(batch, d)`` (its ``text_rank`` is 2), or ``"map_and_words"``,
+    one vector per word ``(batch, words, d)`` (``text_rank`` 3). The base checks both, in
     ``build``, ``call`` and ``compute_output_shape``, and names the shapes it
     received when they are wrong. Subclasses implement ``fuse`` and
     ``output_channels``.
     """
 
-    text_rank = 2
+    input_kind = "map_and_vector"
     fusion_name = None
+
+    @property
+    def text_rank(self):
+        """2 for one text vector per sample, 3 for one vector per word: what ``input_kind`` says."""
+        return 3 if self.input_kind == "map_and_words" else 2
 
     def _text_axes(self):
         return "(batch, features)" if self.text_rank == 2 else "(batch, words, features)"
 
     def _check_shapes(self, input_shape):
         owner = type(self).__name__
-        shapes = None
-        if isinstance(input_shape, (list, tuple)) and len(input_shape) == 2:
-            if all(isinstance(s, (list, tuple)) for s in input_shape):
-                shapes = [tuple(s) for s in input_shape]
-        if (
-            shapes is None
-            or len(shapes[0]) != 4
-            or len(shapes[1]) != self.text_rank
-            or shapes[0][-1] is None
-            or shapes[1][-1] is None
-        ):
+        shapes = _checks.two_shapes(input_shape, (4, self.text_rank))
+        if shapes is None:
             received = (
                 [tuple(s) for s in input_shape]
                 if isinstance(input_shape, (list, tuple))
@@ -161,7 +123,7 @@ class SpatialFusion(keras.layers.Layer):
         raise NotImplementedError
 
 
-@_register("tile")
+@register("spatial_tile")
 class SpatialTile(SpatialFusion):
     """Tile the text vector over the feature map and concatenate it with every position.
 
@@ -194,7 +156,7 @@ class SpatialTile(SpatialFusion):
         return channels + text_dim
 
 
-@_register("film")
+@register("spatial_film")
 class SpatialFiLM(SpatialFusion):
     """FiLM on a feature map: the text scales and shifts every channel at every position.
 
@@ -243,7 +205,7 @@ class SpatialFiLM(SpatialFusion):
         return channels
 
 
-@_register("cross_attention")
+@register("pixel_word_attention")
 class PixelWordAttention(SpatialFusion):
     """Every position of a feature map attends over the words of the caption.
 
@@ -280,7 +242,7 @@ class PixelWordAttention(SpatialFusion):
         0.0
     """
 
-    text_rank = 3
+    input_kind = "map_and_words"
 
     def __init__(self, units: int = 32, num_heads: int = 2, **kwargs):
         super().__init__(**kwargs)

@@ -7,7 +7,6 @@ against TensorFlow's, and the tokenizer against Keras's.
 
 import itertools
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -164,18 +163,3 @@ def test_spectrogram_image_scale():
     image = audio.spectrogram_image(magnitude)
     assert image.shape == (1, 4, 1, 1)
     np.testing.assert_allclose(image[0, :, 0, 0], [0.0, 0.5, 1.0, 1.0], atol=1e-6)
-
-
-def test_tokenizer_matches_keras_text_vectorization(speech):
-    split = speech.generate(200, seed=13)
-    texts = list(split.requests) + ["Unknown WORDS, here!"]
-    layer = keras.layers.TextVectorization(
-        standardize="lower_and_strip_punctuation",
-        output_sequence_length=speech.sequence_length,
-        vocabulary=list(speech.vocabulary),
-    )
-    expected = keras.ops.convert_to_numpy(layer(np.array(texts, dtype=object)))
-    np.testing.assert_array_equal(speech.tokenize(texts), expected)
-    assert speech.vocab_size == len(layer.get_vocabulary())
-    with pytest.raises(ValueError, match="requests must be strings; received 3"):
-        speech.tokenize(["translate", 3])

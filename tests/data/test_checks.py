@@ -1,4 +1,4 @@
-"""Input checks (mmtutorial.data.checks): every bad input named, with the value received."""
+"""Input checks (mmtutorial.data.input_checks): every bad input named, with the value received."""
 
 import numpy as np
 import pytest

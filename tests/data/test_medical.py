@@ -7,7 +7,6 @@ reports show, and the tokenizer against Keras's.
 
 import itertools
 
-import keras
 import numpy as np
 import pytest
 
@@ -144,21 +143,3 @@ def test_medical_rejects_bad_modalities_and_weights(med):
         med.accuracy(("image",))
     with pytest.raises(ValueError, match="weights must be 4 positive numbers"):
         med.recall(weights=(1, 1, 0, 1))
-
-
-# -- tokenizer ---------------------------------------------------------------------------------------
-
-
-def test_tokenizer_matches_keras_text_vectorization(med):
-    split = med.generate(200, seed=13)
-    texts = list(split.reports) + ["Unknown WORDS, here!"]
-    layer = keras.layers.TextVectorization(
-        standardize="lower_and_strip_punctuation",
-        output_sequence_length=med.sequence_length,
-        vocabulary=list(med.vocabulary),
-    )
-    expected = keras.ops.convert_to_numpy(layer(np.array(texts, dtype=object)))
-    np.testing.assert_array_equal(med.tokenize(texts), expected)
-    assert med.vocab_size == len(layer.get_vocabulary())
-    with pytest.raises(ValueError, match="reports must be strings; received 3"):
-        med.tokenize(["fever", 3])

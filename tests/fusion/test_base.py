@@ -29,6 +29,12 @@ ALL_CLASSES = {
     "sum": fusion.SumFusion,
     "tensor": fusion.TensorFusion,
     "transformer": fusion.TransformerFusion,
+    "pixel_word_attention": fusion.PixelWordAttention,
+    "spatial_film": fusion.SpatialFiLM,
+    "spatial_tile": fusion.SpatialTile,
+}
+VECTOR_AND_TOKEN_CLASSES = {
+    name: cls for name, cls in ALL_CLASSES.items() if issubclass(cls, fusion.Fusion)
 }
 
 # -- the registry -------------------------------------------------------------------
@@ -51,10 +57,43 @@ def test_every_fusion_is_registered_under_its_name_and_its_class_name():
 
 
 def test_every_fusion_declares_its_input_rank():
-    ranks = {name: cls.input_rank for name, cls in ALL_CLASSES.items()}
-    assert ranks == {**dict.fromkeys(ALL_CLASSES, 2), "cross_attention": 3, "transformer": 3}
+    ranks = {name: cls.input_rank for name, cls in VECTOR_AND_TOKEN_CLASSES.items()}
+    assert ranks == {
+        **dict.fromkeys(VECTOR_AND_TOKEN_CLASSES, 2),
+        "cross_attention": 3,
+        "transformer": 3,
+    }
     assert fusion.Fusion.input_rank == 2
     assert "input_rank" in vars(fusion.Fusion), "the base class itself declares the default"
+
+
+def test_every_registered_layer_declares_its_input_kind():
+    kinds = {name: cls.input_kind for name, cls in ALL_CLASSES.items()}
+    assert kinds == {
+        **dict.fromkeys(VECTOR_AND_TOKEN_CLASSES, "vectors"),
+        "cross_attention": "tokens",
+        "transformer": "tokens",
+        "pixel_word_attention": "map_and_words",
+        "spatial_film": "map_and_vector",
+        "spatial_tile": "map_and_vector",
+    }
+    assert fusion.available(kinds="tokens") == ["cross_attention", "transformer"]
+    assert fusion.registered("gated") is fusion.GatedFusion
+    with pytest.raises(ValueError, match=r"unknown input kinds \['pixels'\]; valid kinds are"):
+        fusion.available(kinds=("pixels",))
+    with pytest.raises(ValueError, match=r"unknown fusion 'bilinear'; valid names are \["):
+        fusion.registered("bilinear")
+
+
+def test_register_refuses_a_layer_without_a_known_input_kind():
+    class Pixels(keras.layers.Layer):
+        input_kind = "pixels"
+
+    with pytest.raises(
+        ValueError, match=r"Pixels\.input_kind must be one of \[.*received 'pixels'"
+    ):
+        fusion.register("pixels")(Pixels)
+    assert "pixels" not in fusion.available()
 
 
 def test_unknown_fusion_lists_the_valid_names():
@@ -73,7 +112,7 @@ def test_get_refuses_config_for_an_existing_layer():
 
 
 def test_register_guards_against_mistakes():
-    with pytest.raises(TypeError, match="needs a Fusion subclass"):
+    with pytest.raises(TypeError, match="needs a fusion layer class"):
         fusion.register("thing")(dict)
     with pytest.raises(ValueError, match="already registered"):
 
@@ -206,7 +245,7 @@ def test_config_round_trips_through_safe_deserialization(name):
 
 # -- the registry inside the model builders -------------------------------------------------
 
-VECTOR_FUSIONS = [name for name in fusion.available() if fusion.get(name).input_rank == 2]
+VECTOR_FUSIONS = fusion.available(kinds="vectors")
 
 
 def test_the_vector_fusions_are_every_rank_2_fusion():

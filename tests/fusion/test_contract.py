@@ -2,8 +2,9 @@
 
 One test, parametrised over ``mt.fusion.available()``, so that a fusion added
 to the registry is checked without writing a test for it. Inputs follow the
-layer's ``input_rank``: rank-2 vectors ``(batch, features)`` or rank-3 token
-sequences ``(batch, tokens, features)``. A fusion registered later with
+layer's ``input_kind``: rank-2 vectors ``(batch, features)``, rank-3 token
+sequences ``(batch, tokens, features)``, or a feature map with a text vector
+or with word vectors (the spatial fusions a segmenter uses). A fusion registered later with
 required arguments gets them from ``CONFIGS``; the others are built with
 their defaults.
 """
@@ -27,6 +28,7 @@ CONFIGS = {
     "sum": {"units": 7},
     "tensor": {"max_dim": 1000},
     "transformer": {"units": 8, "layers": 2, "num_heads": 2, "mlp_units": 12, "dropout": 0.1},
+    "pixel_word_attention": {"units": 8, "num_heads": 2},
 }
 
 BATCH = 4
@@ -36,11 +38,20 @@ WIDTHS_BY_NAME = {"late": (4, 4, 4)}
 LENGTHS = (4, 6, 3)
 
 
+# A feature map (batch, 4, 4, 3) and its text, for the spatial fusions.
+MAP_SHAPES = {
+    "map_and_vector": [(BATCH, 4, 4, 3), (BATCH, 5)],
+    "map_and_words": [(BATCH, 4, 4, 3), (BATCH, 6, 5)],
+}
+
+
 def _shapes(layer, batch=BATCH):
-    """One input shape per modality, as many as the layer needs, of the layer's ``input_rank``."""
+    """The layer's inputs as its ``input_kind`` says: one shape per modality, as many as it needs."""
+    if layer.input_kind in MAP_SHAPES:
+        return [(batch, *s[1:]) for s in MAP_SHAPES[layer.input_kind]]
     count = layer.min_inputs
     widths = WIDTHS_BY_NAME.get(layer.fusion_name, WIDTHS)
-    if layer.input_rank == 2:
+    if layer.input_kind == "vectors":
         return [(batch, d) for d in widths[:count]]
     return [(batch, n, d) for n, d in zip(LENGTHS[:count], widths[:count])]
 
@@ -51,7 +62,7 @@ def _data(shapes, seed=0):
 
 
 def _wrong_rank(shapes):
-    """The same inputs one rank off: vectors become sequences, sequences become vectors."""
+    """The same inputs one rank off: vectors become sequences, sequences and maps lose an axis."""
     return [s[:1] + (2,) + s[1:] if len(s) == 2 else s[:1] + s[2:] for s in shapes]
 
 
@@ -87,18 +98,18 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
     config = CONFIGS.get(name, {})
     layer = fusion.get(name, **config)
     cls = type(layer)
-    assert isinstance(layer, fusion.Fusion) and layer.input_rank in (2, 3)
+    assert layer.input_kind in fusion.INPUT_KINDS and fusion.registered(name) is cls
     shapes = _shapes(layer)
     xs = _data(shapes)
 
     # 1. Eager and symbolic calls agree with compute_output_shape.
     out = layer(xs)
     expected = layer.compute_output_shape(shapes)
-    assert len(expected) == 2 and tuple(out.shape) == expected, (name, out.shape, expected)
+    assert tuple(out.shape) == expected, (name, out.shape, expected)
     symbolic_inputs = [keras.Input(s[1:]) for s in shapes]
     symbolic = cls(**config)(symbolic_inputs)
-    assert tuple(symbolic.shape) == (None, expected[1])
-    assert layer.compute_output_shape([(None, *s[1:]) for s in shapes]) == (None, expected[1])
+    assert tuple(symbolic.shape) == (None, *expected[1:])
+    assert layer.compute_output_shape([(None, *s[1:]) for s in shapes]) == (None, *expected[1:])
 
     # 2. get_config / from_config: the same config, and with the same weights the same outputs.
     clone = cls.from_config(layer.get_config())
@@ -114,7 +125,7 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
     model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_array_equal(_numpy(restored(xs, training=False)), before)
-    (restored_layer,) = [lyr for lyr in restored.layers if isinstance(lyr, fusion.Fusion)]
+    (restored_layer,) = [lyr for lyr in restored.layers if type(lyr) is cls]
     assert (
         type(restored_layer) is cls and restored_layer.get_config() == model.layers[-1].get_config()
     )
@@ -123,7 +134,7 @@ def test_every_registered_fusion_keeps_the_layer_contract(name, tmp_path, global
     if model.trainable_weights:
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", run_eagerly=True)
         initial = [_numpy(w).copy() for w in model.trainable_weights]
-        target = np.random.default_rng(1).normal(size=(BATCH, expected[1])).astype("float32")
+        target = np.random.default_rng(1).normal(size=(BATCH, *expected[1:])).astype("float32")
         loss = model.train_on_batch(xs, target)
         assert np.isfinite(loss)
         unchanged = [

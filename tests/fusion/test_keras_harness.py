@@ -14,34 +14,35 @@ from absl.testing import parameterized
 from keras.src import testing as keras_testing  # private, so pinned by requirements-lock.txt
 
 from mmtutorial import fusion, heads, transformer
+from mmtutorial.models import relational_layers
 
 BATCH = 2
 
-# name -> (init_kwargs, input shapes, output width, trainable weights, seed generators).
+# name -> (init_kwargs, input shapes, output shape, trainable weights, seed generators).
 # The shapes are a tuple, as in Keras's merging_test.py: the harness's training step feeds the
 # inputs through tf.data, whose output_signature accepts tuples but not lists.
 CASES = {
-    "concat": ({}, ((BATCH, 3), (BATCH, 5)), 8, 0, 0),
-    "gated": ({"units": 4}, ((BATCH, 3), (BATCH, 5)), 4, 6, 0),  # W_m, b_m per input; V, c
-    "tensor": ({"max_dim": 100}, ((BATCH, 3), (BATCH, 5)), 24, 0, 0),
+    "concat": ({}, ((BATCH, 3), (BATCH, 5)), (BATCH, 8), 0, 0),
+    "gated": ({"units": 4}, ((BATCH, 3), (BATCH, 5)), (BATCH, 4), 6, 0),  # W_m, b_m per input; V, c
+    "tensor": ({"max_dim": 100}, ((BATCH, 3), (BATCH, 5)), (BATCH, 24), 0, 0),
     "low_rank": (
         {"units": 4, "rank": 2},
         ((BATCH, 3), (BATCH, 5)),
-        4,
+        (BATCH, 4),
         2,
         0,
     ),  # one factor per input
-    "film": ({"conditioned": 1}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
+    "film": ({"conditioned": 1}, ((BATCH, 3), (BATCH, 5)), (BATCH, 5), 4, 0),
     # Widths 3 and 5 differ, so each input gets its own projection (kernel and bias) to 6.
-    "sum": ({"units": 6}, ((BATCH, 3), (BATCH, 5)), 6, 4, 0),
-    "product": ({}, ((BATCH, 3), (BATCH, 5)), 5, 4, 0),
-    "late": ({"mode": "product"}, ((BATCH, 4), (BATCH, 4)), 4, 0, 0),
+    "sum": ({"units": 6}, ((BATCH, 3), (BATCH, 5)), (BATCH, 6), 4, 0),
+    "product": ({}, ((BATCH, 3), (BATCH, 5)), (BATCH, 5), 4, 0),
+    "late": ({"mode": "product"}, ((BATCH, 4), (BATCH, 4)), (BATCH, 4), 0, 0),
     # Two projections, 2 x 4 attention projections, 2 LayerNorms: 12 kernels and biases or
     # gammas and betas; one dropout (one seed generator) per direction.
     "cross_attention": (
         {"units": 8, "num_heads": 2, "dropout": 0.1},
         ((BATCH, 4, 3), (BATCH, 6, 5)),
-        16,
+        (BATCH, 16),
         24,
         2,
     ),
@@ -51,9 +52,20 @@ CASES = {
     "transformer": (
         {"units": 8, "layers": 1, "num_heads": 2, "mlp_units": 12, "dropout": 0.1},
         ((BATCH, 4, 3), (BATCH, 6, 5)),
-        8,
+        (BATCH, 8),
         24,
         2,
+    ),
+    # The spatial fusions: a feature map and its text in, a feature map out.
+    "spatial_tile": ({}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 8), 0, 0),
+    "spatial_film": ({}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 3), 4, 0),
+    # Query, key, value and output projections, each a kernel and a bias.
+    "pixel_word_attention": (
+        {"units": 8, "num_heads": 2},
+        ((BATCH, 4, 4, 3), (BATCH, 6, 5)),
+        (BATCH, 4, 4, 3),
+        8,
+        0,
     ),
 }
 
@@ -62,23 +74,30 @@ def test_every_registered_fusion_has_a_harness_case():
     assert sorted(CASES) == fusion.available()
 
 
+def run_harness(case, cls, init_kwargs, shapes, output_shape, trainable, seeds):
+    """Keras's ``run_layer_test`` on ``cls``: float32 outputs (one per modality where the expected
+    output is a tuple of shapes), no non-trainable weights, no losses, a training step and mixed
+    precision."""
+    several = isinstance(output_shape[0], tuple)  # one output per modality
+    case.run_layer_test(
+        cls,
+        init_kwargs=init_kwargs,
+        input_shape=shapes,
+        expected_output_shape=output_shape,
+        expected_output_dtype=("float32",) * len(output_shape) if several else "float32",
+        expected_num_trainable_weights=trainable,
+        expected_num_non_trainable_weights=0,
+        expected_num_seed_generators=seeds,
+        expected_num_losses=0,
+        run_training_check=True,
+        run_mixed_precision_check=True,
+    )
+
+
 class FusionHarnessTest(keras_testing.TestCase):
     @parameterized.named_parameters(*[(name, name) for name in sorted(CASES)])
     def test_run_layer_test(self, name):
-        init_kwargs, shapes, width, trainable, seeds = CASES[name]
-        self.run_layer_test(
-            type(fusion.get(name, **init_kwargs)),
-            init_kwargs=init_kwargs,
-            input_shape=shapes,
-            expected_output_shape=(BATCH, width),
-            expected_output_dtype="float32",
-            expected_num_trainable_weights=trainable,
-            expected_num_non_trainable_weights=0,
-            expected_num_seed_generators=seeds,
-            expected_num_losses=0,
-            run_training_check=True,
-            run_mixed_precision_check=True,
-        )
+        run_harness(self, fusion.registered(name), *CASES[name])
 
 
 # The package's other layers, through the same harness. The encoders are built from Keras's own
@@ -109,16 +128,16 @@ OTHER_LAYERS = {
         0,
         1,
     ),
-    "SpatialTile": (fusion.SpatialTile, {}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 8), 0, 0),
-    "SpatialFiLM": (fusion.SpatialFiLM, {}, ((BATCH, 4, 4, 3), (BATCH, 5)), (BATCH, 4, 4, 3), 4, 0),
-    "PixelWordAttention": (
-        fusion.PixelWordAttention,
-        {"units": 8, "num_heads": 2},
-        ((BATCH, 4, 4, 3), (BATCH, 6, 5)),
-        (BATCH, 4, 4, None),
-        None,
+    # The relational models' layers: pairs of objects with a question, and a map as objects.
+    "RelationNetwork": (
+        relational_layers.RelationNetwork,
+        {"units": (4, 3), "reduction": "sum"},
+        ((BATCH, 5, 3), (BATCH, 2)),
+        (BATCH, 3),
+        4,  # the first layer's kernel and bias, then the second's
         0,
     ),
+    "CellObjects": (relational_layers.CellObjects, {}, (BATCH, 3, 4, 5), (BATCH, 12, 7), 0, 0),
     "PatchEmbedding": (
         transformer.PatchEmbedding,
         {"patch_size": 2, "units": 5},
@@ -159,20 +178,4 @@ OTHER_LAYERS = {
 class OtherLayersHarnessTest(keras_testing.TestCase):
     @parameterized.named_parameters(*[(name, name) for name in sorted(OTHER_LAYERS)])
     def test_run_layer_test(self, name):
-        cls, init_kwargs, shapes, output_shape, trainable, seeds = OTHER_LAYERS[name]
-        several = isinstance(output_shape[0], tuple)  # one output per modality
-        if not several and output_shape[-1] is None:  # the width follows from the layer: ask it
-            output_shape = tuple(cls(**init_kwargs).compute_output_shape(shapes))
-        self.run_layer_test(
-            cls,
-            init_kwargs=init_kwargs,
-            input_shape=shapes,
-            expected_output_shape=output_shape,
-            expected_output_dtype=("float32",) * len(output_shape) if several else "float32",
-            expected_num_trainable_weights=trainable,
-            expected_num_non_trainable_weights=0,
-            expected_num_seed_generators=seeds,
-            expected_num_losses=0,
-            run_training_check=True,
-            run_mixed_precision_check=True,
-        )
+        run_harness(self, *OTHER_LAYERS[name])

@@ -5,6 +5,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+from conftest import model_for
 
 import mmtutorial as mt
 from mmtutorial.fusion.late import product_of_experts
@@ -212,11 +213,8 @@ def test_the_layer_needs_one_number_of_classes():
 
 def test_build_classifier_late_gives_each_modality_its_own_head(task, small, tmp_path):
     mt.train.set_seed(0)
-    model = mt.models.build_classifier(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
+    model = model_for(
+        task,
         fusion="late",
         image_filters=(8, 8, 8),
         text_units=16,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import model_for
 
 import mmtutorial as mt
 from mmtutorial import fusion
@@ -59,11 +60,8 @@ def test_bad_units_are_named(units):
 def test_sum_and_product_train_in_a_classifier(task, small):
     for name in ("sum", "product"):
         mt.train.set_seed(0)
-        model = mt.models.build_classifier(
-            task.image_shape,
-            task.vocab_size,
-            task.sequence_length,
-            task.num_classes,
+        model = model_for(
+            task,
             fusion=name,
             image_filters=(8, 8, 8),
             text_units=16,

@@ -24,8 +24,8 @@ THREE_WAY = {
 def test_the_list_is_every_fusion_that_takes_three_inputs():
     takes_three = {
         name
-        for name in mt.fusion.available()
-        if (mt.fusion.get(name).max_inputs or 3) >= 3 and mt.fusion.get(name).input_rank == 2
+        for name in mt.fusion.available(kinds="vectors")
+        if (mt.fusion.get(name).max_inputs or 3) >= 3
     }
     assert takes_three == set(THREE_WAY)
 

@@ -1,9 +1,9 @@
-"""Helpers shared by the data modules (the synthetic task, the applications, the folder loader).
+"""Words, for every task with text: vocabularies, the caption vectorizer, tokenizing.
 
 Kept private: each task exposes what readers need (``tokenize``,
-``vocabulary``); this module only saves writing the same tokenizer and the
-same noise several times. The argument checks live in :mod:`mmtutorial._checks`
-and the split contract in :mod:`mmtutorial.data.base`.
+``vocabulary``); this module only saves writing the same tokenizer several
+times. The argument checks live in :mod:`mmtutorial._checks` and the split
+contract in :mod:`mmtutorial.data.base`.
 """
 
 from __future__ import annotations
@@ -52,15 +52,3 @@ def tokenize(texts, vocabulary, sequence_length, *, name="texts") -> np.ndarray:
         return np.zeros((0, sequence_length), dtype="int32")
     ids = caption_vectorizer(vocabulary, sequence_length)(np.array(texts, dtype=object))
     return np.asarray(ids, dtype="int32")
-
-
-def smooth_noise(rng, n, size, scale) -> np.ndarray:
-    """``n`` fields of Gaussian noise low-pass filtered with a Gaussian of width ``scale`` pixels,
-    normalised to unit standard deviation (float32, ``(n, size, size)``)."""
-    white = rng.standard_normal((n, size, size))
-    frequency = np.fft.fftfreq(size)
-    k2 = frequency[:, None] ** 2 + frequency[None, :] ** 2
-    kernel = np.exp(-2.0 * (np.pi * scale) ** 2 * k2)
-    field = np.fft.ifft2(np.fft.fft2(white) * kernel).real
-    field /= field.std(axis=(1, 2), keepdims=True)
-    return field.astype("float32")
