@@ -369,11 +369,14 @@ def test_a_reader_notebook_shows_numbers_links_and_collapsed_solutions(
             open: d.open,
             summary: d.querySelector("summary")?.innerText,
             hidden: Array.from(d.children).filter((c) => c.tagName !== "SUMMARY")
-                .every((c) => c.getClientRects().length === 0),
+                .every((c) => !c.checkVisibility()),
         }))"""
     )
     page.locator("details summary").first.click()
-    opened = page.evaluate("() => document.querySelector('details').open")
+    opened = page.evaluate(
+        """() => document.querySelector("details").open
+            && document.querySelector("details > :not(summary)").checkVisibility()"""
+    )
     page.context.close()
 
     assert glued[0] in shown, f"the page shows {glued[0]!r}; the notebook does not"

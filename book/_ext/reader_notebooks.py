@@ -49,6 +49,7 @@ import json
 import pathlib
 import pickle
 import posixpath
+import re
 import sys
 import time
 
@@ -130,7 +131,7 @@ def _author_year(entry):
     )
     names = [
         " ".join(
-            part.render_as("text")
+            str(part)
             for part in person.rich_prelast_names
             + person.rich_last_names
         )
@@ -162,8 +163,9 @@ class Book:
         self.build_dir = pathlib.Path(build_dir)
         self.baseurl = baseurl.rstrip("/") + "/"
         std = env.domaindata["std"]
+        # Glossary terms match without regard to case, as Sphinx matches them.
         self.terms = {
-            name: target
+            name.lower(): target
             for (kind, name), target in std["objects"].items()
             if kind == "term"
         }
@@ -342,12 +344,25 @@ class Chapter:
             starts.append(starts[-1] + len(line))
         edits, cursor = [], 0
 
-        def find(markup):
+        def locate(opening, content, closing):
+            """Where the source spells this token, from ``cursor`` on: ``(begin, end)``.
+
+            The token's content may have had its line breaks made spaces (a role
+            or code span that wraps), so any run of white space matches any other.
+            """
             nonlocal cursor
-            at = text.find(markup, cursor)
-            if at >= 0:
-                cursor = at + len(markup)
-            return at
+            pattern = (
+                re.escape(opening)
+                + r"\s*"
+                + r"\s+".join(map(re.escape, content.split()))
+                + r"\s*"
+                + re.escape(closing)
+            )
+            found = re.compile(pattern).search(text, cursor)
+            if found is None:
+                return None
+            cursor = found.end()
+            return found.span()
 
         for token in tokens:
             if token.map is not None and token.level == 0:
@@ -378,28 +393,30 @@ class Chapter:
             elif token.type == "inline":
                 for child in token.children or ():
                     if child.type == "code_inline":
-                        find(
-                            child.markup + child.content + child.markup
+                        locate(
+                            child.markup, child.content, child.markup
                         )
                     elif child.type == "math_inline":
-                        find(f"${child.content}$")
+                        locate("$", child.content, "$")
                     elif child.type == "myst_role":
                         name = child.meta["name"]
                         ticks = "``" if "`" in child.content else "`"
+                        found = locate(
+                            f"{{{name}}}{ticks}", child.content, ticks
+                        )
                         markup = (
                             f"{{{name}}}{ticks}{child.content}{ticks}"
                         )
-                        at = find(markup)
-                        if at < 0:
+                        if found is None:
                             self.fail(
                                 markup,
                                 "a role the generator could not place",
                             )
+                        content = " ".join(child.content.split())
                         edits.append(
                             (
-                                at,
-                                at + len(markup),
-                                self.role(name, child.content, markup),
+                                *found,
+                                self.role(name, content, markup),
                             )
                         )
         for begin, end, replacement in sorted(edits, reverse=True):
@@ -627,8 +644,11 @@ def _build_finished(app, exception):
     book = Book(app.env, outdir.parent, app.config.html_baseurl)
     written = write_all(book, html_dir=outdir)
     seconds = time.perf_counter() - start
-    print(
-        f"reader notebooks: {len(written)} written to {outdir.parent / FOLDER} in {seconds:.1f} s"
+    from sphinx.util import logging
+
+    logging.getLogger(__name__).info(
+        f"reader notebooks: {len(written)} written to "
+        f"{outdir.parent / FOLDER} in {seconds:.1f} s"
     )
 
 
