@@ -77,8 +77,8 @@ book: $(STAMP) _build/.sources
 # yet or a chapter, the bibliography or the configuration changed since.
 ENVIRONMENT := _build/.doctrees/environment.pickle
 notebooks: $(STAMP) _build/.sources
-	@if [ ! -f $(ENVIRONMENT) ] || [ -n "$$(find book _config.yml _toc.yml -newer $(ENVIRONMENT) \
-		-type f ! -path 'book/_ext/*' -print -quit)" ]; then \
+	@if [ ! -f $(ENVIRONMENT) ] || [ -n "$$(find book/*.ipynb book/*.md book/*.bib _config.yml \
+		_toc.yml -newer $(ENVIRONMENT) -print -quit)" ]; then \
 		$(MAKE) --no-print-directory book; \
 	else \
 		$(BIN)/python book/_ext/reader_notebooks.py _build; \
