@@ -12,8 +12,11 @@ STAMP  := $(VENV)/.installed
 # Keep TensorFlow's start-up chatter out of logs and pages.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
+# Trainings run silently in the book's kernels and the tests (mt.train.progress_verbosity);
+# `make lab` unsets it, so a reader there sees a line per epoch.
+export MMTUTORIAL_QUIET := 1
 
-.PHONY: book test test-fast test-hosted check-seeds bench bench-quick lint format lab lock clean help
+.PHONY: book notebooks test test-fast test-hosted check-seeds bench bench-quick lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -24,7 +27,8 @@ help:
 	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
 	@echo "make bench  measure training speed, FLOP/s and the book's build times (python -m benchmarks)"
 	@echo "make lint   ruff's lint and format checks (make format applies the formatting)"
-	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make notebooks  the reader notebooks alone, into _build/notebooks (make book writes them too)"
+	@echo "make lab    open the reader notebooks in JupyterLab (builds them first)"
 	@echo "make lock   re-resolve requirements-lock.txt from pyproject.toml"
 	@echo "make clean  remove _build (keeps .venv)"
 
@@ -65,6 +69,20 @@ book: $(STAMP) _build/.sources
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+	@echo "The reader notebooks are in $(CURDIR)/_build/notebooks"
+
+# The reader notebooks (book/_ext/reader_notebooks.py): every build writes them with the
+# HTML. This target regenerates them from the last build's environment alone, and builds
+# the book first (executing only the chapters whose code changed) when nothing was built
+# yet or a chapter, the bibliography or the configuration changed since.
+ENVIRONMENT := _build/.doctrees/environment.pickle
+notebooks: $(STAMP) _build/.sources
+	@if [ ! -f $(ENVIRONMENT) ] || [ -n "$$(find book/*.ipynb book/*.md book/*.bib _config.yml \
+		_toc.yml -newer $(ENVIRONMENT) -print -quit)" ]; then \
+		$(MAKE) --no-print-directory book; \
+	else \
+		$(BIN)/python book/_ext/reader_notebooks.py _build; \
+	fi
 
 test: $(STAMP) $(NODE_STAMP) lint
 	$(BIN)/python -m pytest
@@ -103,8 +121,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+# A reader's JupyterLab: the reader notebooks (what Colab and Binder open too), with
+# training progress shown (MMTUTORIAL_QUIET is unset there).
+lab: notebooks
+	env -u MMTUTORIAL_QUIET $(BIN)/jupyter lab _build/notebooks/
 
 lock:
 	$(BIN)/python -m pip install --quiet uv

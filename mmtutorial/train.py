@@ -8,6 +8,8 @@ a message that names it instead of an error from deep inside TensorFlow.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import time
 
 import keras
@@ -33,7 +35,32 @@ __all__ = [
     "evaluate",
     "absent_value",
     "EpochTimer",
+    "progress_verbosity",
 ]
+
+#: Set to ``1`` by the book's build and the test suite (the Makefile, tests/conftest.py):
+#: every training then runs silently, so no progress output reaches the pages.
+QUIET_VARIABLE = "MMTUTORIAL_QUIET"
+
+
+def progress_verbosity() -> int:
+    """The Keras ``verbose`` for trainings a reader runs: the one place that decides it.
+
+    ``2`` (one line per epoch: its loss and metrics) when the code runs in
+    IPython: a Jupyter kernel (JupyterLab, Colab, Binder), so a reader sees a long
+    training advance; ``0`` when the environment variable ``MMTUTORIAL_QUIET``
+    is set to anything but ``""`` or ``"0"`` (the book's build and the tests
+    set it, so the pages stay free of progress output) and in plain scripts.
+    :func:`fit` uses it unless given ``verbose``; chapters that call
+    ``model.fit`` themselves pass ``verbose=mt.train.progress_verbosity()``.
+
+    >>> progress_verbosity()  # in a plain Python process, or under MMTUTORIAL_QUIET=1
+    0
+    """
+    if os.environ.get(QUIET_VARIABLE, "") not in ("", "0"):
+        return 0
+    ipython = sys.modules.get("IPython")  # imported by every Jupyter kernel, Colab's included
+    return 2 if ipython is not None and ipython.get_ipython() is not None else 0
 
 
 @contextlib.contextmanager
@@ -247,7 +274,7 @@ def fit(
     seed: int = 0,
     initial_epoch: int = 0,
     callbacks=None,
-    verbose: int = 0,
+    verbose: int | None = None,
     strategy: tf.distribute.Strategy | None = None,
 ) -> keras.callbacks.History:
     """Seed, build checked ``tf.data`` pipelines, and ``model.fit``.
@@ -269,7 +296,9 @@ def fit(
             weights too.
         initial_epoch: the epoch to start from when resuming.
         callbacks: Keras callbacks.
-        verbose: Keras verbosity (0 silent).
+        verbose: Keras verbosity (0 silent, 2 one line per epoch); ``None``
+            (the default) asks :func:`progress_verbosity`: a line per epoch
+            for a reader in Jupyter, silence under the book's build and tests.
         strategy: a ``tf.distribute.Strategy`` the model was built under
             (``build_classifier(..., strategy=s)``). ``batch_size`` is then
             the global batch: each step splits it evenly over the
@@ -319,7 +348,7 @@ def fit(
         steps_per_epoch=steps,
         shuffle=False,  # the order is fixed per epoch above
         callbacks=callbacks,
-        verbose=verbose,
+        verbose=progress_verbosity() if verbose is None else verbose,
     )
 
 

@@ -22,6 +22,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# No training progress in the test run or in the chapters' kernels (mt.train.progress_verbosity).
+os.environ["MMTUTORIAL_QUIET"] = "1"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -29,12 +29,17 @@ test-artifacts/.
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
 import pathlib
+import re
 import shutil
+import subprocess
+import sys
 import urllib.parse
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.browser
 
@@ -314,6 +319,74 @@ def test_launch_buttons_open_the_pages_own_notebook(visits, address):
     )
     wrong = [link for link in links if not urllib.parse.unquote(link).endswith("/" + notebook)]
     assert not wrong, f"{address}: launch links that do not open {notebook}: {wrong}"
+    # They open the reader notebook: the branch the book workflow publishes them on.
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
+    elsewhere = [link for link in links if f"/{branch}/" not in link and f"/{branch}?" not in link]
+    assert not elsewhere, f"{address}: launch links not on the {branch!r} branch: {elsewhere}"
+
+
+# The chapter whose reader notebook the browser opens: it glues numbers, cites and has solutions.
+READER_CHAPTER = "background"
+BIBLIOGRAPHY = (
+    yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"].rstrip("/")
+    + "/book/bibliography.html#"
+)
+
+
+def test_a_reader_notebook_shows_numbers_links_and_collapsed_solutions(
+    browser, built_book, tmp_path
+):
+    """The reader notebook as JupyterLab draws it (nbconvert's lab template), in Chromium."""
+    notebook = built_book.parent / "notebooks" / f"{READER_CHAPTER}.ipynb"
+    assert notebook.is_file(), f"the build wrote no reader notebook {notebook.name}"
+    converted = subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--template", "lab"]
+        + ["--output-dir", str(tmp_path), str(notebook)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert converted.returncode == 0, converted.stderr[-3000:]
+    chapter_page = (built_book / "book" / f"{READER_CHAPTER}.html").read_text()
+    glued = [html.unescape(v) for v in re.findall(r'class="pasted-text">([^<]+)<', chapter_page)]
+    assert glued, f"the {READER_CHAPTER} page shows no glued value"
+    anchors = set(
+        re.findall(r'id="([^"]+)"', (built_book / "book" / "bibliography.html").read_text())
+    )
+
+    page, _ = open_page(browser, tmp_path, (tmp_path / f"{READER_CHAPTER}.html").as_uri())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "reader_notebook.png", full_page=True)
+    shown = page.inner_text("body")
+    citations = page.evaluate(
+        """(prefix) => Array.from(document.querySelectorAll("a[href]"))
+            .filter((a) => a.href.startsWith(prefix) && a.getClientRects().length > 0)
+            .map((a) => ({href: a.href, text: a.innerText}))""",
+        BIBLIOGRAPHY,
+    )
+    solutions = page.evaluate(
+        """() => Array.from(document.querySelectorAll("details"), (d) => ({
+            open: d.open,
+            summary: d.querySelector("summary")?.innerText,
+            hidden: Array.from(d.children).filter((c) => c.tagName !== "SUMMARY")
+                .every((c) => !c.checkVisibility()),
+        }))"""
+    )
+    page.locator("details summary").first.click()
+    opened = page.evaluate(
+        """() => document.querySelector("details").open
+            && document.querySelector("details > :not(summary)").checkVisibility()"""
+    )
+    page.context.close()
+
+    assert glued[0] in shown, f"the page shows {glued[0]!r}; the notebook does not"
+    assert "{glue" not in shown and "{cite}" not in shown and ":::" not in shown
+    assert citations, f"no visible link to {BIBLIOGRAPHY}..."
+    assert all(c["href"].split("#", 1)[1] in anchors for c in citations), citations
+    assert all(re.search(r"\b(19|20)\d\d\b", c["text"]) for c in citations), citations
+    assert solutions, "the reader notebook holds no <details> (solutions)"
+    assert all(not s["open"] and s["summary"] and s["hidden"] for s in solutions), solutions
+    assert opened, "clicking the solutions' summary did not open them"
 
 
 def test_search_finds_fusion(browser, built_book):

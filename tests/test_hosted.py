@@ -1,5 +1,12 @@
 """A chapter opened on a hosted service (Colab) installs the book's release and runs.
 
+What a hosted service opens is the chapter's *reader notebook* (the launch
+buttons point at them, book/_ext/reader_notebooks.py writes them with the
+book): the lesson's cells without the check cells, its prose without MyST.
+So the notebooks run here are the reader notebooks of the session's one build
+of the book (``book_build`` in tests/conftest.py, which executes every chapter
+once first); the install cell they start with is the chapter's own.
+
 The other notebook tests run with ``mmtutorial`` already installed, so the
 install cell's branch never executes there. Here it does, offline, in a
 simulation of a hosted service that is honest about what such a service has:
@@ -256,10 +263,22 @@ def passed(result):
     return result.returncode == 0 and " passed" in result.stdout and " failed" not in result.stdout
 
 
+@pytest.fixture(scope="module")
+def reader_notebooks(book_build):
+    """The folder of the reader notebooks the session's build of the book wrote."""
+    return book_build.html.parent / "notebooks"
+
+
+def reader_notebook(folder, chapter):
+    path = folder / chapter.name
+    assert path.is_file(), f"the book's build wrote no reader notebook for {chapter.name}"
+    return path
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
-def test_a_chapter_installs_the_release_from_the_index_and_runs(hosted, chapter):
+def test_a_chapter_installs_the_release_from_the_index_and_runs(hosted, reader_notebooks, chapter):
     hosted.uninstall()
-    notebook = with_install_cell(chapter, "index")
+    notebook = with_install_cell(reader_notebook(reader_notebooks, chapter), "index")
     result = hosted.run_notebook(notebook, f"index-{chapter.stem}")
     assert passed(result), (
         f"{chapter.name} failed on the simulated hosted service (index):\n{report(result)}"
@@ -270,9 +289,11 @@ def test_a_chapter_installs_the_release_from_the_index_and_runs(hosted, chapter)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
-def test_a_chapter_installs_the_tagged_release_from_the_repository_and_runs(hosted, chapter):
+def test_a_chapter_installs_the_tagged_release_from_the_repository_and_runs(
+    hosted, reader_notebooks, chapter
+):
     hosted.uninstall()
-    notebook = nbformat.read(chapter, as_version=4)
+    notebook = nbformat.read(reader_notebook(reader_notebooks, chapter), as_version=4)
     assert install_cell.install_cell(notebook).source == install_cell.render("repository")
     result = hosted.run_notebook(notebook, f"repository-{chapter.stem}", repository=True)
     assert passed(result), (

@@ -308,3 +308,39 @@ def test_predict_returns_every_named_output_of_a_feature_extractor(task, small):
     want = extractor.predict([small.images, small.tokens], verbose=0)
     for name in got:
         np.testing.assert_allclose(got[name], want[name], atol=1e-6)
+
+
+class _Shell:
+    """Stands in for the IPython shell of a Jupyter kernel."""
+
+
+@pytest.fixture
+def in_jupyter(monkeypatch):
+    """Run as a reader in Jupyter would: an IPython shell, and MMTUTORIAL_QUIET unset."""
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _Shell())
+    monkeypatch.delenv("MMTUTORIAL_QUIET", raising=False)
+
+
+def test_progress_shows_in_jupyter_and_nowhere_else(monkeypatch, in_jupyter):
+    assert mt.train.progress_verbosity() == 2
+    monkeypatch.setenv("MMTUTORIAL_QUIET", "1")  # the book's build and the tests
+    assert mt.train.progress_verbosity() == 0
+    monkeypatch.setenv("MMTUTORIAL_QUIET", "0")
+    assert mt.train.progress_verbosity() == 2
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # a plain script
+    assert mt.train.progress_verbosity() == 0
+
+
+def test_fit_prints_a_line_per_epoch_for_a_reader_and_nothing_under_the_build(
+    monkeypatch, capsys, in_jupyter, small, fused
+):
+    mt.train.fit(fused, small, epochs=2, batch_size=32)
+    shown = capsys.readouterr().out
+    assert "Epoch 1/2" in shown and "Epoch 2/2" in shown and "loss:" in shown, shown
+    monkeypatch.setenv("MMTUTORIAL_QUIET", "1")
+    mt.train.fit(fused, small, epochs=2, batch_size=32)
+    assert capsys.readouterr().out == ""

@@ -115,6 +115,27 @@ def test_the_book_is_built_and_deployed_to_pages_from_main():
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
 
 
+def test_the_book_publishes_the_reader_notebooks_where_the_launch_buttons_point():
+    """The build's reader notebooks go to the branch _config.yml's launch buttons open."""
+    book = workflow("book.yml")
+    build, publish = book["jobs"]["build"], book["jobs"]["notebooks"]
+    upload = next(
+        s for s in steps(build) if s.get("uses", "").startswith("actions/upload-artifact")
+    )
+    assert upload["with"]["path"] == "_build/notebooks/*.ipynb"
+    assert "_build/notebooks/" in runs(build)  # every chapter's reader notebook was written
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
+    assert branch != "main", "the launch buttons would open the sources, not the reader notebooks"
+    assert publish["env"]["BRANCH"] == branch
+    assert publish["needs"] == "build"
+    assert publish["permissions"] == {"contents": "write"}
+    assert uses(publish) == ["actions/checkout", "actions/download-artifact"]
+    download = next(s for s in steps(publish) if s.get("uses", "").startswith("actions/download"))
+    assert download["with"]["name"] == upload["with"]["name"]
+    script = runs(publish)
+    assert "book/" in script and 'git push --force origin "$BRANCH"' in script
+
+
 def test_a_tag_publishes_with_trusted_publishing_after_the_tests():
     release = workflow("release.yml")
     assert release["on"] == {"push": {"tags": ["v*"]}}
