@@ -253,9 +253,6 @@ MAX_MODULE_LINES = 500
 # A docstring that says why its function or module must be longer contains this phrase,
 # followed by the reason: "Longer than 80 lines because ...".
 REASON = re.compile(r"longer than (80|500) lines because \S", flags=re.IGNORECASE)
-# Being restructured by other work in flight (the progress display of ``fit``); each entry is
-# to go when that work lands, and the test fails if an entry no longer needs to be here.
-IN_FLIGHT = {"mmtutorial.train": "module", "mmtutorial.train.fit": "function"}
 
 
 def oversized(package_dir: pathlib.Path) -> list:
@@ -306,11 +303,8 @@ def test_the_size_checker_finds_long_functions_and_modules_and_reads_reasons(tmp
 
 
 def test_no_function_over_80_lines_and_no_module_over_500_without_a_reason():
-    found = oversized(PACKAGE)
-    unexplained = [entry for entry in found if IN_FLIGHT.get(entry[1]) != entry[0]]
+    unexplained = oversized(PACKAGE)
     assert not unexplained, (
         "too long, and the docstring does not say why ('Longer than N lines because ...'): "
         + ", ".join(f"{kind} {name} ({lines} lines)" for kind, name, lines in unexplained)
     )
-    stale = sorted(set(IN_FLIGHT) - {name for _, name, _ in found})
-    assert not stale, f"no longer too long, so remove from IN_FLIGHT: {stale}"

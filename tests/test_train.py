@@ -234,14 +234,14 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(task, small
 
 def test_every_epoch_visits_every_sample_once_in_a_new_order(small):
     checked = {"text": small.tokens}
-    dataset, steps = mt.train._epoch_batches(
+    dataset, steps = mt.train.pipeline._epoch_batches(
         checked, small.labels, batch_size=64, seed=1, first_epoch=0, epochs=3
     )
     epochs = [labels.numpy().tolist() for _, labels in dataset]
     assert steps == 1 and len(epochs) == 3
     assert all(sorted(e) == sorted(small.labels.tolist()) for e in epochs)
     assert epochs[0] != epochs[1] != epochs[2]
-    again, _ = mt.train._epoch_batches(
+    again, _ = mt.train.pipeline._epoch_batches(
         checked, small.labels, batch_size=64, seed=1, first_epoch=2, epochs=3
     )
     assert [labels.numpy().tolist() for _, labels in again] == epochs[2:]
