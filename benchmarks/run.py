@@ -42,7 +42,7 @@ def settings(quick, tiny=False):
     if tiny:
         return {"samples": 256, "min_repeats": 1, "max_repeats": 2, "window": 1, "tolerance": 1.0}
     if quick:
-        return {"samples": 2048, "min_repeats": 3, "max_repeats": 6, "window": 2, "tolerance": 0.05}
+        return {"samples": 4096, "min_repeats": 3, "max_repeats": 6, "window": 2, "tolerance": 0.05}
     return {"samples": 4096, "min_repeats": 5, "max_repeats": 15, "window": 3, "tolerance": 0.03}
 
 

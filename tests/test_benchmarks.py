@@ -248,6 +248,15 @@ def test_quick_ratios_within_15_percent_of_the_full_run_or_it_says_it_cannot():
     assert spread == pytest.approx(0.1)
 
 
+def test_quick_times_the_same_epochs_as_the_full_run_with_fewer_repeats():
+    # Same samples per timed epoch, so each epoch carries the same fixed costs and the ratios
+    # can agree; only the repeat rule (and the skipped variants and book builds) differ.
+    quick, full = run.settings(quick=True), run.settings(quick=False)
+    assert quick["samples"] == full["samples"]
+    assert quick["max_repeats"] <= full["max_repeats"]
+    assert quick["tolerance"] >= full["tolerance"]
+
+
 def test_a_quick_run_finds_the_full_run_of_the_same_machine(tmp_path):
     described = machine.describe(EPYC, affinity=2, quota=None, max_freq_khz=None)
     figures = dict(
