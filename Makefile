@@ -16,13 +16,14 @@ export PYTHONHASHSEED := 0
 # `make lab` unsets it, so a reader there sees a line per epoch.
 export MMTUTORIAL_QUIET := 1
 
-.PHONY: book notebooks test test-fast test-hosted check-seeds bench bench-quick lint format lab lock clean help
+.PHONY: book notebooks test test-fast test-backends test-hosted check-seeds bench bench-quick lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test   run the whole test suite (sets up .venv first)"
-	@echo "make test-fast  the package's tests only (no book build, no browser, no notebooks, no JAX run, no hosted run)"
+	@echo "make test-fast  the package's tests only, on two processes (no book build, browser, notebooks, JAX run or hosted run)"
+	@echo "make test-backends  every layer and fit on Keras's JAX backend (make test runs a representative subset; slow)"
 	@echo "make test-hosted  every chapter installed and run as on Colab, offline (slow)"
 	@echo "make check-seeds  re-execute every chapter with SEED = 0..4 and report failed claims (slow)"
 	@echo "make bench  measure training speed, FLOP/s and the book's build times (python -m benchmarks)"
@@ -96,9 +97,16 @@ test: $(STAMP) $(NODE_STAMP) lint
 test-hosted: $(STAMP)
 	MMTUTORIAL_HOSTED_ALL=1 $(BIN)/python -m pytest tests/test_hosted.py
 
-# The package's unit tests and doctests: what to run after every change.
+# The package's unit tests and doctests: what to run after every change (pytest-xdist,
+# two worker processes; FAST_WORKERS=0 runs them in this process).
+FAST_WORKERS ?= 2
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not browser and not notebooks and not backends and not hosted"
+	$(BIN)/python -m pytest -n $(FAST_WORKERS) -m "not book and not browser and not notebooks and not backends and not hosted"
+
+# Every layer through Keras's harness and every fit on the JAX backend (tests/test_backends.py;
+# make test runs a representative subset of them).
+test-backends: $(STAMP)
+	MMTUTORIAL_BACKENDS_ALL=1 $(BIN)/python -m pytest tests/test_backends.py
 
 # Every chapter re-executed with SEED = 0..4: each claim must hold for all of them (slow).
 check-seeds: $(STAMP)

@@ -7,6 +7,12 @@ fusion layers, the heads' layers and the models (all written with
 ``strategy=`` of the builders and of ``mt.train.fit``). ``mt.train.fit``
 feeds a ``tf.data`` pipeline, which Keras accepts on every backend, so one
 small fit on JAX checks that too.
+
+``make test`` runs a representative subset (:data:`SUBSET`: a vector fusion
+with weights, a token-level fusion with masks and dropout, a layer with seed
+generators, and one fit of the token-level path); ``make test-backends``
+(``MMTUTORIAL_BACKENDS_ALL=1``) runs every layer and every fit (slow: each
+layer compiles anew on JAX).
 """
 
 from __future__ import annotations
@@ -29,6 +35,15 @@ pytestmark = pytest.mark.backends
 
 pytest.importorskip("jax", reason="the test extra installs jax[cpu] for the backend checks")
 
+ALL = bool(os.environ.get("MMTUTORIAL_BACKENDS_ALL"))
+# The representative subset: fusions (harness and contract), other layers, and the fusions fitted.
+SUBSET = {
+    "fusions": ("gated", "cross_attention"),
+    "other_layers": ("ModalityDropout",),
+    "fitted": ("cross_attention",),
+}
+FITTED = ("gated", "late", "cross_attention") if ALL else SUBSET["fitted"]
+
 
 def _run_on_jax(args, timeout=900):
     env = {
@@ -47,18 +62,45 @@ def _run_on_jax(args, timeout=900):
     )
 
 
+def _selection(fusions, other_layers):
+    """A ``-k`` expression for the harness and contract tests of these layers (and the bookkeeping)."""
+    names = [f"test_run_layer_test_{name}" for name in (*fusions, *other_layers)]
+    names += [f"layer_contract[{name}]" for name in fusions]
+    return " or ".join([*names, "has_a_harness_case"])
+
+
+def test_the_subset_names_layers_that_exist():
+    spec = importlib.util.spec_from_file_location(
+        "harness", ROOT / "tests" / "fusion" / "test_keras_harness.py"
+    )
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    assert set(SUBSET["fusions"]) <= set(mt.fusion.available())
+    assert set(SUBSET["fitted"]) <= set(mt.fusion.available())
+    assert set(SUBSET["other_layers"]) <= set(harness.OTHER_LAYERS)
+    # No name in the subset is a prefix of another layer's, so -k selects exactly these.
+    names = [*mt.fusion.available(), *harness.OTHER_LAYERS]
+    for chosen in (*SUBSET["fusions"], *SUBSET["other_layers"]):
+        assert [name for name in names if name.startswith(chosen)] == [chosen]
+
+
 def test_every_layer_passes_the_keras_harness_and_the_contract_on_jax():
     files = ["tests/fusion/test_keras_harness.py", "tests/fusion/test_contract.py"]
-    result = _run_on_jax(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *files])
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))
-    # Every registered fusion, twice (harness and contract), the package's other layers once,
-    # and the two bookkeeping tests: nothing was skipped on the way.
     spec = importlib.util.spec_from_file_location("harness", ROOT / files[0])
     harness = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(harness)
-    expected = 2 * len(mt.fusion.available()) + len(harness.OTHER_LAYERS) + 1
+    fusions = mt.fusion.available() if ALL else SUBSET["fusions"]
+    other_layers = list(harness.OTHER_LAYERS) if ALL else SUBSET["other_layers"]
+    args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *files]
+    if not ALL:
+        args += ["-k", _selection(fusions, other_layers)]
+    result = _run_on_jax(args)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    passed = int(re.search(r"(\d+) passed", summary).group(1))
+    # Each chosen fusion twice (harness and contract), each chosen other layer once, and the
+    # bookkeeping test: nothing was skipped on the way, and nothing else was selected.
+    expected = 2 * len(fusions) + len(other_layers) + 1
     assert passed == expected and "skipped" not in summary, summary
 
 
@@ -72,7 +114,7 @@ def test_a_classifier_trains_on_jax_from_a_tf_data_pipeline_and_reloads(tmp_path
         assert keras.backend.backend() == "jax", keras.backend.backend()
         task = mt.data.ShapeMaterialTask()
         train, test = task.generate(256, seed=1), task.generate(64, seed=2)
-        for fusion in ("gated", "late", "cross_attention"):
+        for fusion in {FITTED!r}:
             keras.utils.set_random_seed(0)
             model = mt.models.build_classifier(
                 task.image_shape, task.vocab_size, task.sequence_length, task.num_classes,
@@ -92,4 +134,4 @@ def test_a_classifier_trains_on_jax_from_a_tf_data_pipeline_and_reloads(tmp_path
     )
     result = _run_on_jax(["-c", script], timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.count(" ok ") == 3, result.stdout
+    assert result.stdout.count(" ok ") == len(FITTED), result.stdout
