@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import mmtutorial as mt  # noqa: E402
-from mmtutorial import train as mt_train  # noqa: E402
+from mmtutorial.train import pipeline as mt_pipeline  # noqa: E402
 
 from . import TARGET_UTILISATION, WALKTHROUGH, machine, timing  # noqa: E402
 from .flops import layer_forward_flops, model_flops  # noqa: E402
@@ -249,7 +249,7 @@ def profile_step(task, split, rule, *, batch_size=PIPELINE_BATCH):
 
     # mt.train.fit's input pipeline alone: gathering and prefetching one epoch of batches.
     checked = {key: split.features[key] for key in ("image", "text")}
-    dataset, steps = mt_train._epoch_batches(
+    dataset, steps = mt_pipeline._epoch_batches(
         checked,
         np.asarray(split.labels, dtype="int32"),
         batch_size=batch_size,
