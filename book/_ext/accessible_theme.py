@@ -1,4 +1,4 @@
-"""Repair four accessibility faults of the theme and of docutils in the built pages.
+"""Repair five accessibility faults of the theme and of docutils in the built pages.
 
 axe-core (tests/test_browser.py runs it on every page, in the light and the
 dark theme) reports these as serious; none of them is the book's content, so
@@ -32,6 +32,13 @@ smallest change that gives the element a correct accessible name or role:
    is still in 0.17.1; pytorch/pytorch_sphinx_theme#234 reports and patches
    the same violation in a theme built on it.
 
+5. Collapsed code cells (the ``hide-input`` tag): MyST-NB writes
+   ``<summary aria-label="Toggle hidden content">`` around the visible words
+   "Show code cell source", so the control is named by words a reader does
+   not see (axe's ``label-content-name-mismatch``). Without the
+   ``aria-label`` its name is the text it shows. Upstream: MyST-NB's
+   rendering of ``hide-input`` cells (still in MyST-NB 1.x).
+
 Every rule is idempotent (a page fixed in an earlier build is left as it is),
 since an incremental build rewrites only the pages that changed.
 """
@@ -52,6 +59,9 @@ _SEARCH_BUTTON = re.compile(
 )
 _THEME_ICON = re.compile(
     r'(<i class="theme-switch [^"]*"[^>]*?) title="[^"]*"'
+)
+_HIDDEN_CELL_TOGGLE = re.compile(
+    r'(<summary) aria-label="Toggle hidden content"'
 )
 _BIBLIOGRAPHY_ENTRY = re.compile(
     r'(<div class="citation" [^>]*?)role="doc-biblioentry"'
@@ -77,6 +87,7 @@ RULES = (
     (_THEME_ICON, r"\1"),
     (_BIBLIOGRAPHY_ENTRY, r'\1role="listitem"'),
     (_SECTION_TOGGLE, _name_section_toggle),
+    (_HIDDEN_CELL_TOGGLE, r"\1"),
 )
 
 
