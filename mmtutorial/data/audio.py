@@ -179,7 +179,7 @@ class SpokenWordSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class SpokenWordTask(Task):
+class SpokenWordTask(words.FixedVocabulary, Task):
     """Translate a spoken word into the language a written request names.
 
     Label ``y = word * 3 + language`` (4 words x 3 languages = 12 classes).
@@ -264,11 +264,6 @@ class SpokenWordTask(Task):
     @property
     def vocabulary(self) -> tuple:
         return words.vocabulary_of(_NAMED, _UNNAMED, LANGUAGES)
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the unknown-word id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, requests) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

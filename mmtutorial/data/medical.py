@@ -96,7 +96,7 @@ class ScanReportSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class ScanReportTask(Task):
+class ScanReportTask(words.FixedVocabulary, Task):
     """Name the (invented) condition from a synthetic scan and a short report.
 
     The joint distribution of condition ``d``, finding ``f`` and history ``h``
@@ -182,11 +182,6 @@ class ScanReportTask(Task):
         words += [w for intro in _INTROS for w in intro.split() if not w.startswith("{")]
         words += [w for pair in _SEXES for w in pair] + list(_DECADES)
         return tuple(dict.fromkeys(words))
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the unknown-word id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, reports) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

@@ -98,7 +98,7 @@ class ReferringSplit(SegmentationSplit):
 
 
 @dataclasses.dataclass(frozen=True)
-class ReferringSegmentationTask(Task):
+class ReferringSegmentationTask(words.FixedVocabulary, Task):
     """Segment the one object a phrase names among 3 or 4 coloured shapes.
 
     Args:
@@ -150,10 +150,6 @@ class ReferringSegmentationTask(Task):
     @property
     def vocabulary(self) -> tuple:
         return words.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocabulary) + 2
 
     def tokenize(self, phrases) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of phrases."""

@@ -44,7 +44,7 @@ from .base import Task, integer_with_reason
 
 # The scene kit's drawing, also reachable from here, where it was first written.
 from .scene_kit import SHAPES as SEGMENTATION_SHAPES
-from .scene_kit import object_maps, place_in_cells, render_shapes
+from .scene_kit import grid_image_size, object_maps, pixel_noise, place_in_cells, render_shapes
 
 __all__ = [
     "SEGMENTATION_SHAPES",
@@ -159,7 +159,7 @@ class SceneSplit(SegmentationSplit):
 
 
 @dataclasses.dataclass(frozen=True)
-class SceneSegmentationTask(Task):
+class SceneSegmentationTask(words.FixedVocabulary, Task):
     """Label every pixel of a grey scene with one of 21 classes, from the picture and its caption.
 
     With ``M = 4`` materials and caption reliability ``q``, write
@@ -223,12 +223,7 @@ class SceneSegmentationTask(Task):
 
     def __post_init__(self):
         owner = type(self).__name__
-        size = _checks.integer("image_size", self.image_size, minimum=16, owner=owner)
-        if size % 2:
-            raise ValueError(
-                f"{owner}: image_size must be even (the scene is a 2 x 2 grid of cells); "
-                f"received {size}"
-            )
+        size = grid_image_size(self.image_size, owner=owner)
         most = _checks.integer("max_objects", self.max_objects, minimum=1, maximum=3, owner=owner)
         least = _checks.integer(
             "min_objects", self.min_objects, minimum=1, maximum=most, owner=owner
@@ -239,7 +234,7 @@ class SceneSegmentationTask(Task):
             caption_reliability=_checks.probability(
                 "caption_reliability", self.caption_reliability, owner=owner
             ),
-            noise=_checks.number("noise", self.noise, low=0, high=0.1, owner=owner),
+            noise=pixel_noise(self.noise, owner=owner),
             min_objects=least,
             max_objects=most,
             sequence_length=integer_with_reason(
@@ -267,11 +262,6 @@ class SceneSegmentationTask(Task):
     def vocabulary(self) -> tuple:
         """Every word a caption can contain, in a fixed order."""
         return words.vocabulary_of(_OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES)
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

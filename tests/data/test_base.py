@@ -87,6 +87,51 @@ def test_the_old_ceiling_names_agree_with_ceilings(task):
     )
 
 
+# What four tasks add to the contract: the split class and the exact input specs. (Their
+# ceilings, rounded, are stated by the doctests of their ``ceilings`` methods and checked against
+# enumeration in the task's own tests.)
+# The inputs every split names: split.images and split.tokens.
+BASE = ["images", "tokens"]
+OWN_FIELDS = {
+    mt.data.ShapeMaterialTask: (
+        mt.data.ShapeMaterialSplit,
+        {"image": ((32, 32, 3), "float32"), "text": ((12,), "int32")},
+    ),
+    mt.data.SpokenWordTask: (
+        mt.data.SpokenWordSplit,
+        {"audio": ((32, 32, 1), "float32"), "text": ((8,), "int32")},
+    ),
+    mt.data.DrivingSceneTask: (
+        mt.data.DrivingSplit,
+        {"camera": ((32, 32, 3), "float32"), "range": ((64, 1), "float32")},
+    ),
+    mt.data.ScanReportTask: (
+        mt.data.ScanReportSplit,
+        {"scan": ((32, 32, 1), "float32"), "text": ((10,), "int32")},
+    ),
+}
+
+
+@pytest.mark.parametrize("factory", list(OWN_FIELDS), ids=lambda t: t.__name__)
+def test_a_split_is_the_base_split_with_its_own_fields(factory):
+    split_class, specs = OWN_FIELDS[factory]
+    task = factory()
+    split = task.generate(50, seed=1)
+    assert isinstance(split, Split) and isinstance(split, split_class) and len(split) == 50
+    assert task.input_specs() == specs
+    # Each input is also a named attribute of the split (split.scans, split.tokens, ...).
+    names = [n for n, v in vars(split_class).items() if isinstance(v, property)]
+    for key, (_, dtype) in specs.items():
+        assert any(getattr(split, n, None) is split.features[key] for n in names + BASE), key
+        if dtype == "float32":
+            assert 0.0 <= split.features[key].min() and split.features[key].max() <= 1.0, key
+    ceilings = task.ceilings()
+    assert list(ceilings) == ["bayes", *specs, "chance", "majority"]
+    assert ceilings["bayes"] == task.bayes_accuracy
+    only = sorted(getattr(task, n) for n in dir(factory) if n.endswith("_only_accuracy"))
+    assert sorted(ceilings[key] for key in specs) == only
+
+
 def _rows(split):
     """Every sample's inputs as bytes, one string per sample."""
     flat = [np.ascontiguousarray(a).reshape(len(split), -1) for a in split.features.values()]

@@ -193,24 +193,5 @@ def test_a_split_is_the_base_split_with_the_hidden_causes(task, small):
     assert task.image_shape == (32, 32, 3)
 
 
-def test_ceilings_are_the_analytic_accuracies(task):
-    assert task.ceilings() == {
-        "bayes": task.bayes_accuracy,
-        "image": task.image_only_accuracy,
-        "text": task.text_only_accuracy,
-        "chance": task.chance_accuracy,
-        "majority": task.chance_accuracy,
-    }
-    assert (
-        round(task.bayes_accuracy, 3),
-        round(task.image_only_accuracy, 3),
-        round(task.text_only_accuracy, 3),
-    ) == (
-        0.853,
-        0.305,
-        0.133,
-    )
-
-
 def test_default_splits_have_the_documented_sizes():
     assert ShapeMaterialTask.split_sizes == (6000, 1000, 2000)
