@@ -223,12 +223,7 @@ class SpokenWordTask(words.FixedVocabulary, Task):
         owner = type(self).__name__
         longest = max(len(t.split()) for t in _NAMED + _UNNAMED)
         self._store(
-            audio_reliability=_checks.probability(
-                "audio_reliability", self.audio_reliability, owner=owner
-            ),
-            request_reliability=_checks.probability(
-                "request_reliability", self.request_reliability, owner=owner
-            ),
+            **self._probabilities("audio_reliability", "request_reliability"),
             sample_rate=integer_with_reason(
                 "sample_rate",
                 self.sample_rate,
@@ -236,9 +231,7 @@ class SpokenWordTask(words.FixedVocabulary, Task):
                 "the highest harmonic reaches about 1.9 kHz",
                 owner=owner,
             ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest request", owner=owner
-            ),
+            sequence_length=self._sequence_length(longest, "request"),
         )
 
     # -- what the task is ---------------------------------------------------

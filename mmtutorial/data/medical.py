@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _checks
 from . import words
-from .base import Split, Task, integer_with_reason
+from .base import Split, Task
 
 __all__ = ["CONDITIONS", "FINDINGS", "HISTORIES", "ScanReportSplit", "ScanReportTask"]
 
@@ -152,15 +152,8 @@ class ScanReportTask(words.FixedVocabulary, Task):
         )
         self._store(
             prevalence=tuple(float(v) for v in values),
-            scan_reliability=_checks.probability(
-                "scan_reliability", self.scan_reliability, owner=owner
-            ),
-            report_reliability=_checks.probability(
-                "report_reliability", self.report_reliability, owner=owner
-            ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest report", owner=owner
-            ),
+            **self._probabilities("scan_reliability", "report_reliability"),
+            sequence_length=self._sequence_length(longest, "report"),
         )
 
     # -- what the task is ---------------------------------------------------

@@ -23,9 +23,8 @@ import dataclasses
 
 import numpy as np
 
-from .. import _checks
 from . import words
-from .base import Task, integer_with_reason
+from .base import Task
 from .scene_kit import (
     COLOURS,
     grid_image_size,
@@ -127,13 +126,9 @@ class ReferringSegmentationTask(words.FixedVocabulary, Task):
         owner = type(self).__name__
         self._store(
             image_size=grid_image_size(self.image_size, owner=owner),
-            relational_share=_checks.probability(
-                "relational_share", self.relational_share, owner=owner
-            ),
+            **self._probabilities("relational_share"),
             noise=pixel_noise(self.noise, owner=owner),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, 7, "the longest phrase", owner=owner
-            ),
+            sequence_length=self._sequence_length(7, "phrase"),
         )
 
     @property

@@ -40,7 +40,7 @@ import numpy as np
 from .. import _checks
 from . import words
 from .base import Split as _Split
-from .base import Task, integer_with_reason
+from .base import Task
 
 # The scene kit's drawing, also reachable from here, where it was first written.
 from .scene_kit import SHAPES as SEGMENTATION_SHAPES
@@ -231,15 +231,11 @@ class SceneSegmentationTask(words.FixedVocabulary, Task):
         longest = len(self._caption(["x"] * most, ["y"] * most, _OPENINGS[1]).split())
         self._store(
             image_size=size,
-            caption_reliability=_checks.probability(
-                "caption_reliability", self.caption_reliability, owner=owner
-            ),
+            **self._probabilities("caption_reliability"),
             noise=pixel_noise(self.noise, owner=owner),
             min_objects=least,
             max_objects=most,
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest caption", owner=owner
-            ),
+            sequence_length=self._sequence_length(longest, "caption"),
         )
 
     # -- what the task is ---------------------------------------------------

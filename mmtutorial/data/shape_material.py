@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _checks
 from . import words
-from .base import Split, Task, integer_with_reason
+from .base import Split, Task
 from .scene_kit import render_shapes
 
 __all__ = ["SHAPES", "MATERIALS", "COLOURS", "ShapeMaterialSplit", "ShapeMaterialTask"]
@@ -116,15 +116,8 @@ class ShapeMaterialTask(words.FixedVocabulary, Task):
         longest = max(len(t.split()) for t in _TEMPLATES)
         self._store(
             image_size=_checks.integer("image_size", self.image_size, minimum=24, owner=owner),
-            image_reliability=_checks.probability(
-                "image_reliability", self.image_reliability, owner=owner
-            ),
-            caption_reliability=_checks.probability(
-                "caption_reliability", self.caption_reliability, owner=owner
-            ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest caption", owner=owner
-            ),
+            **self._probabilities("image_reliability", "caption_reliability"),
+            sequence_length=self._sequence_length(longest, "caption"),
         )
 
     # -- what the task is ---------------------------------------------------

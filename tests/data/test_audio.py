@@ -98,28 +98,6 @@ def test_speech_requests_name_the_language_exactly_when_named(speech):
         assert len(words & set(audio.LANGUAGES)) == int(named)
 
 
-# -- bad settings are named --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (
-            {"audio_reliability": 1.5},
-            r"audio_reliability must be a number in \[0, 1\]; received 1.5",
-        ),
-        ({"sample_rate": 2000}, "sample_rate must be an integer >= 4000"),
-        (
-            {"sequence_length": 3},
-            r"sequence_length must be an integer >= 7 \(the longest request\)",
-        ),
-    ],
-)
-def test_task_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        audio.SpokenWordTask(**kwargs)
-
-
 # -- spectrogram, tokenizer --------------------------------------------------------------------------
 
 

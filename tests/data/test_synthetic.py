@@ -142,23 +142,6 @@ def test_default_ceilings_are_ordered_and_named(task):
     )
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"image_size": 10}, "image_size must be an integer >= 24; received 10"),
-        (
-            {"image_reliability": 1.5},
-            "image_reliability must be a number in \\[0, 1\\]; received 1.5",
-        ),
-        ({"caption_reliability": "high"}, "caption_reliability"),
-        ({"sequence_length": 3}, "sequence_length must be an integer >= 9"),
-    ],
-)
-def test_task_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ShapeMaterialTask(**kwargs)
-
-
 @pytest.mark.parametrize("n", [0, -5, 2.5])
 def test_generate_rejects_bad_counts(task, n):
     with pytest.raises(ValueError, match="n must be a positive integer"):
