@@ -316,3 +316,12 @@ class Task(DataSource):
         """Set checked (converted) values on a frozen dataclass instance."""
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+
+class SquarePictures:
+    """A mixin for a task whose pictures are ``image_size`` x ``image_size`` RGB."""
+
+    @property
+    def image_shape(self) -> tuple:
+        """``(image_size, image_size, 3)``, the shape of one picture."""
+        return (self.image_size, self.image_size, 3)

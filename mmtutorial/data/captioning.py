@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from .base import Split, Task
+from .base import Split, SquarePictures, Task
 from .referring import REFERRING_COLOURS, REFERRING_SHAPES
 from .scene_kit import grid_image_size, object_maps, paint_objects, pixel_noise, place_in_cells
 
@@ -97,7 +97,7 @@ class CaptionSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class SceneCaptionTask(Task):
+class SceneCaptionTask(SquarePictures, Task):
     """Write the caption of a picture of one or two coloured shapes.
 
     Each scene holds one object with probability ``1 - two_objects``, else
@@ -144,10 +144,6 @@ class SceneCaptionTask(Task):
     def class_names(self) -> tuple:
         """The words, in id order from :data:`FIRST_WORD_ID` (the targets' classes)."""
         return self.vocabulary
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     def input_specs(self) -> dict:
         return {

@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from . import words
-from .base import Task
+from .base import SquarePictures, Task
 from .scene_kit import (
     COLOURS,
     grid_image_size,
@@ -97,7 +97,7 @@ class ReferringSplit(SegmentationSplit):
 
 
 @dataclasses.dataclass(frozen=True)
-class ReferringSegmentationTask(words.FixedVocabulary, Task):
+class ReferringSegmentationTask(words.FixedVocabulary, SquarePictures, Task):
     """Segment the one object a phrase names among 3 or 4 coloured shapes.
 
     Args:
@@ -134,10 +134,6 @@ class ReferringSegmentationTask(words.FixedVocabulary, Task):
     @property
     def class_names(self) -> tuple:
         return ("background", "named object")
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     def input_specs(self) -> dict:
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _checks
 from . import words
-from .base import Split, Task
+from .base import Split, SquarePictures, Task
 from .scene_kit import render_shapes
 
 __all__ = ["SHAPES", "MATERIALS", "COLOURS", "ShapeMaterialSplit", "ShapeMaterialTask"]
@@ -75,7 +75,7 @@ class ShapeMaterialSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class ShapeMaterialTask(words.FixedVocabulary, Task):
+class ShapeMaterialTask(words.FixedVocabulary, SquarePictures, Task):
     """The book's synthetic image + caption classification task.
 
     Label ``y = shape * 3 + material``. With image reliability ``p`` (the
@@ -129,10 +129,6 @@ class ShapeMaterialTask(words.FixedVocabulary, Task):
     def input_specs(self) -> dict:
         """``{"image": ((size, size, 3), "float32"), "text": ((sequence_length,), "int32")}``."""
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     @property
     def vocabulary(self) -> tuple:
