@@ -190,22 +190,32 @@ def shape(name, value, rank, *, owner=None, describe=None) -> tuple:
     return tuple(int(d) for d in dims)
 
 
-def two_shapes(input_shape, ranks):
-    """``input_shape`` as two shape tuples of ``ranks`` with known last axes, else ``None``.
+def two_shapes(input_shape, ranks, *, owner, expects):
+    """``input_shape`` as two shape tuples of ``ranks`` with known last axes.
 
     What a layer that takes ``[a, b]`` (a feature map and its text, objects
-    and a question) checks before it names its own inputs in the message.
+    and a question) checks before it builds. Anything else raises a
+    ``ValueError`` that starts with ``owner``, says what it ``expects`` (the
+    layer's own names for its two inputs) and shows the shapes received.
 
-    >>> two_shapes([(None, 4, 3), (None, 2)], (3, 2))
+    >>> two_shapes([(None, 4, 3), [None, 2]], (3, 2), owner="Pair", expects="[a, b]")
     [(None, 4, 3), (None, 2)]
-    >>> two_shapes([(None, 4, None), (None, 2)], (3, 2)) is None
-    True
+    >>> two_shapes([(None, 4, None), (None, 2)], (3, 2), owner="Pair", expects="[a, b]")
+    Traceback (most recent call last):
+        ...
+    ValueError: Pair expects [a, b], with known last axes; received shapes [(None, 4, None), (None, 2)]
     """
-    if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-        return None
-    if not all(isinstance(s, (list, tuple)) for s in input_shape):
-        return None
-    shapes = [tuple(s) for s in input_shape]
-    if [len(s) for s in shapes] != list(ranks) or any(s[-1] is None for s in shapes):
-        return None
+    pair = isinstance(input_shape, (list, tuple)) and all(
+        isinstance(s, (list, tuple)) for s in input_shape
+    )
+    shapes = [tuple(s) for s in input_shape] if pair else None
+    if (
+        shapes is None
+        or [len(s) for s in shapes] != list(ranks)
+        or any(s[-1] is None for s in shapes)
+    ):
+        received = shapes if shapes is not None else input_shape
+        raise ValueError(
+            f"{owner} expects {expects}, with known last axes; received shapes {received}"
+        )
     return shapes

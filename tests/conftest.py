@@ -12,6 +12,7 @@ run while the chapters execute.
 
 import concurrent.futures
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -286,3 +287,15 @@ def model_for(task, builder=None, **options):
 
 def weights_of(model):
     return [np.array(w) for w in model.get_weights()]
+
+
+def shipped_log(name, experiments):
+    """The log of the shipped experiment ``name`` of the module ``experiments``, once the checks
+    every shipped experiment passes hold: a model under 2 MiB, and a log of the full run with the
+    module's settings."""
+    model_file = mt.experiments.result_path(name, ".keras")
+    assert model_file.stat().st_size < 2 * 1024 * 1024
+    log = json.loads(mt.experiments.result_path(name, ".json").read_text())
+    assert log["name"] == name and not log["quick"]
+    assert log["settings"] == experiments.EXPERIMENTS[name]
+    return log

@@ -23,6 +23,19 @@ import sys
 import nbformat
 import pytest
 
+# How a chapter runs under nbval, here and in the hosted test (tests/test_hosted.py): outputs
+# not compared, the caller's kernel, ten minutes a cell, from the notebook's own folder.
+NBVAL_ARGUMENTS = (
+    "--nbval-lax",
+    "--nbval-current-env",
+    "--nbval-cell-timeout=600",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "--rootdir",
+    ".",
+)
+
 
 class RecordOutputs:
     """A pytest plugin: after the session, write the notebook with every cell's outputs."""
@@ -56,17 +69,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     notebook, destination = argv
-    arguments = [
-        notebook,
-        "--nbval-lax",
-        "--nbval-current-env",
-        "--nbval-cell-timeout=600",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--rootdir",
-        ".",
-    ]
+    arguments = [notebook, *NBVAL_ARGUMENTS]
     return int(pytest.main(arguments, plugins=[RecordOutputs(destination)]))
 
 

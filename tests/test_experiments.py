@@ -6,6 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import shipped_log
 
 import mmtutorial as mt
 from mmtutorial.data import referring, segmentation
@@ -18,11 +19,7 @@ FRESH = 4242
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_experiment_ships_a_small_model_and_its_log(name):
-    model_file = mt.experiments.result_path(name, ".keras")
-    assert model_file.stat().st_size < 2 * 1024 * 1024
-    log = json.loads(mt.experiments.result_path(name, ".json").read_text())
-    assert log["name"] == name and not log["quick"]
-    assert log["settings"] == experiments.EXPERIMENTS[name]
+    log = shipped_log(name, experiments)
     assert len(log["history"]["loss"]) == log["settings"]["epochs"]
     assert log["history"]["loss"][-1] < log["history"]["loss"][0]
 

@@ -52,6 +52,7 @@ import time
 
 import nbformat
 import pytest
+from nbval_record import NBVAL_ARGUMENTS
 
 from tools import install_cell
 
@@ -121,20 +122,7 @@ class Hosted:
         nbformat.write(notebook, workdir / "chapter.ipynb")
         start = time.perf_counter()
         result = subprocess.run(
-            [
-                str(self.python),
-                "-m",
-                "pytest",
-                "chapter.ipynb",
-                "--nbval-lax",
-                "--nbval-current-env",
-                "--nbval-cell-timeout=600",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "--rootdir",
-                ".",
-            ],
+            [str(self.python), "-m", "pytest", "chapter.ipynb", *NBVAL_ARGUMENTS],
             cwd=workdir,
             env=self.environment(workdir, repository=repository),
             capture_output=True,

@@ -8,6 +8,7 @@ import pathlib
 import keras
 import numpy as np
 import pytest
+from conftest import shipped_log
 
 import mmtutorial as mt
 from mmtutorial.data.sort_of_clevr import SortOfClevrTask
@@ -52,11 +53,7 @@ def test_bad_names_are_named(tmp_path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_shipped_network_is_small_and_logged(name):
-    model_file = mt.experiments.result_path(name, ".keras")
-    assert model_file.stat().st_size < 2 * 1024 * 1024
-    log = json.loads(mt.experiments.result_path(name, ".json").read_text())
-    assert log["name"] == name and not log["quick"]
-    assert log["settings"] == experiments.EXPERIMENTS[name]
+    log = shipped_log(name, experiments)
     epochs = log["epochs_run"]
     assert 1 <= epochs <= log["settings"]["epochs"]
     assert log["questions_seen"] == epochs * log["settings"]["train"]

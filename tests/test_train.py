@@ -3,16 +3,14 @@
 import keras
 import numpy as np
 import pytest
-from conftest import weights_of
+from conftest import model_for, weights_of
 
 import mmtutorial as mt
 
 
 def _fit_once(task, split, seed):
     mt.train.set_seed(seed)
-    model = mt.models.build_classifier(
-        task.image_shape, task.vocab_size, task.sequence_length, task.num_classes
-    )
+    model = model_for(task)
     history = mt.train.fit(model, split, split, epochs=1, batch_size=16, seed=seed)
     return model, history
 
@@ -53,13 +51,7 @@ def test_epoch_timer_times_every_epoch_after_the_first(task, small):
 def test_a_short_fit_learns_the_text_half_of_the_label(task):
     split = task.generate(1200, seed=3)
     mt.train.set_seed(0)
-    model = mt.models.build_classifier(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
-        modalities=("text",),
-    )
+    model = model_for(task, modalities=("text",))
     before = mt.train.evaluate(model, split)
     mt.train.fit(model, split, epochs=3, batch_size=32)
     after = mt.train.evaluate(model, split)
@@ -68,13 +60,7 @@ def test_a_short_fit_learns_the_text_half_of_the_label(task):
 
 
 def test_make_dataset_batches_and_keeps_only_the_models_inputs(task, small):
-    model = mt.models.build_classifier(
-        task.image_shape,
-        task.vocab_size,
-        task.sequence_length,
-        task.num_classes,
-        modalities=("text",),
-    )
+    model = model_for(task, modalities=("text",))
     dataset = mt.train.make_dataset(small.features, small.labels, batch_size=10, model=model)
     features, labels = next(iter(dataset))
     assert (

@@ -179,7 +179,7 @@ class SpokenWordSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class SpokenWordTask(Task):
+class SpokenWordTask(words.FixedVocabulary, Task):
     """Translate a spoken word into the language a written request names.
 
     Label ``y = word * 3 + language`` (4 words x 3 languages = 12 classes).
@@ -223,12 +223,7 @@ class SpokenWordTask(Task):
         owner = type(self).__name__
         longest = max(len(t.split()) for t in _NAMED + _UNNAMED)
         self._store(
-            audio_reliability=_checks.probability(
-                "audio_reliability", self.audio_reliability, owner=owner
-            ),
-            request_reliability=_checks.probability(
-                "request_reliability", self.request_reliability, owner=owner
-            ),
+            **self._probabilities("audio_reliability", "request_reliability"),
             sample_rate=integer_with_reason(
                 "sample_rate",
                 self.sample_rate,
@@ -236,9 +231,7 @@ class SpokenWordTask(Task):
                 "the highest harmonic reaches about 1.9 kHz",
                 owner=owner,
             ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest request", owner=owner
-            ),
+            sequence_length=self._sequence_length(longest, "request"),
         )
 
     # -- what the task is ---------------------------------------------------
@@ -264,11 +257,6 @@ class SpokenWordTask(Task):
     @property
     def vocabulary(self) -> tuple:
         return words.vocabulary_of(_NAMED, _UNNAMED, LANGUAGES)
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the unknown-word id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, requests) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

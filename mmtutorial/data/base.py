@@ -297,7 +297,31 @@ class Task(DataSource):
             "majority": self.majority_accuracy,
         }
 
+    def _probabilities(self, *names) -> dict:
+        """The fields ``names``, each checked to be a probability in [0, 1], by name."""
+        owner = type(self).__name__
+        return {name: _checks.probability(name, getattr(self, name), owner=owner) for name in names}
+
+    def _sequence_length(self, longest, text) -> int:
+        """The field ``sequence_length``, checked to hold the ``longest`` of the task's ``text``."""
+        return integer_with_reason(
+            "sequence_length",
+            self.sequence_length,
+            longest,
+            f"the longest {text}",
+            owner=type(self).__name__,
+        )
+
     def _store(self, **values):
         """Set checked (converted) values on a frozen dataclass instance."""
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+
+class SquarePictures:
+    """A mixin for a task whose pictures are ``image_size`` x ``image_size`` RGB."""
+
+    @property
+    def image_shape(self) -> tuple:
+        """``(image_size, image_size, 3)``, the shape of one picture."""
+        return (self.image_size, self.image_size, 3)

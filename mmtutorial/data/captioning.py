@@ -29,8 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from .. import _checks
-from .base import Split, Task, integer_with_reason
+from .base import Split, SquarePictures, Task
 from .referring import REFERRING_COLOURS, REFERRING_SHAPES
 from .scene_kit import grid_image_size, object_maps, paint_objects, pixel_noise, place_in_cells
 
@@ -98,7 +97,7 @@ class CaptionSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class SceneCaptionTask(Task):
+class SceneCaptionTask(SquarePictures, Task):
     """Write the caption of a picture of one or two coloured shapes.
 
     Each scene holds one object with probability ``1 - two_objects``, else
@@ -135,15 +134,9 @@ class SceneCaptionTask(Task):
         owner = type(self).__name__
         self._store(
             image_size=grid_image_size(self.image_size, owner=owner),
-            two_objects=_checks.probability("two_objects", self.two_objects, owner=owner),
+            **self._probabilities("two_objects"),
             noise=pixel_noise(self.noise, owner=owner),
-            sequence_length=integer_with_reason(
-                "sequence_length",
-                self.sequence_length,
-                9,
-                "the longest caption, 8 words, and its end id",
-                owner=owner,
-            ),
+            sequence_length=self._sequence_length(9, "caption, 8 words, and its end id"),
         )
 
     # -- what the task is ---------------------------------------------------
@@ -151,10 +144,6 @@ class SceneCaptionTask(Task):
     def class_names(self) -> tuple:
         """The words, in id order from :data:`FIRST_WORD_ID` (the targets' classes)."""
         return self.vocabulary
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     def input_specs(self) -> dict:
         return {

@@ -107,8 +107,7 @@ class DrivingSceneTask(Task):
     def __post_init__(self):
         owner = type(self).__name__
         self._store(
-            night_rate=_checks.probability("night_rate", self.night_rate, owner=owner),
-            spray_rate=_checks.probability("spray_rate", self.spray_rate, owner=owner),
+            **self._probabilities("night_rate", "spray_rate"),
             beams=_checks.integer("beams", self.beams, minimum=16, owner=owner),
         )
 

@@ -99,7 +99,7 @@ class FolderSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class FolderDataset(DataSource):
+class FolderDataset(word_lists.FixedVocabulary, DataSource):
     """A data set read by :func:`load_folder`.
 
     Index it by split name (``data["train"]``); every split is a
@@ -131,11 +131,6 @@ class FolderDataset(DataSource):
     image_shape: tuple
     skipped: tuple = ()
     rows: int = 0
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
-        return len(self.vocabulary) + 2
 
     def input_specs(self) -> dict:
         """``{"image": (image_shape, "float32"), "text": ((sequence_length,), "int32")}``."""

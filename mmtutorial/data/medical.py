@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _checks
 from . import words
-from .base import Split, Task, integer_with_reason
+from .base import Split, Task
 
 __all__ = ["CONDITIONS", "FINDINGS", "HISTORIES", "ScanReportSplit", "ScanReportTask"]
 
@@ -96,7 +96,7 @@ class ScanReportSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class ScanReportTask(Task):
+class ScanReportTask(words.FixedVocabulary, Task):
     """Name the (invented) condition from a synthetic scan and a short report.
 
     The joint distribution of condition ``d``, finding ``f`` and history ``h``
@@ -152,15 +152,8 @@ class ScanReportTask(Task):
         )
         self._store(
             prevalence=tuple(float(v) for v in values),
-            scan_reliability=_checks.probability(
-                "scan_reliability", self.scan_reliability, owner=owner
-            ),
-            report_reliability=_checks.probability(
-                "report_reliability", self.report_reliability, owner=owner
-            ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest report", owner=owner
-            ),
+            **self._probabilities("scan_reliability", "report_reliability"),
+            sequence_length=self._sequence_length(longest, "report"),
         )
 
     # -- what the task is ---------------------------------------------------
@@ -182,11 +175,6 @@ class ScanReportTask(Task):
         words += [w for intro in _INTROS for w in intro.split() if not w.startswith("{")]
         words += [w for pair in _SEXES for w in pair] + list(_DECADES)
         return tuple(dict.fromkeys(words))
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the unknown-word id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, reports) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

@@ -23,9 +23,8 @@ import dataclasses
 
 import numpy as np
 
-from .. import _checks
 from . import words
-from .base import Task, integer_with_reason
+from .base import SquarePictures, Task
 from .scene_kit import (
     COLOURS,
     grid_image_size,
@@ -98,7 +97,7 @@ class ReferringSplit(SegmentationSplit):
 
 
 @dataclasses.dataclass(frozen=True)
-class ReferringSegmentationTask(Task):
+class ReferringSegmentationTask(words.FixedVocabulary, SquarePictures, Task):
     """Segment the one object a phrase names among 3 or 4 coloured shapes.
 
     Args:
@@ -127,22 +126,14 @@ class ReferringSegmentationTask(Task):
         owner = type(self).__name__
         self._store(
             image_size=grid_image_size(self.image_size, owner=owner),
-            relational_share=_checks.probability(
-                "relational_share", self.relational_share, owner=owner
-            ),
+            **self._probabilities("relational_share"),
             noise=pixel_noise(self.noise, owner=owner),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, 7, "the longest phrase", owner=owner
-            ),
+            sequence_length=self._sequence_length(7, "phrase"),
         )
 
     @property
     def class_names(self) -> tuple:
         return ("background", "named object")
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     def input_specs(self) -> dict:
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
@@ -150,10 +141,6 @@ class ReferringSegmentationTask(Task):
     @property
     def vocabulary(self) -> tuple:
         return words.vocabulary_of(("the",), REFERRING_COLOURS, REFERRING_SHAPES, RELATIONS)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocabulary) + 2
 
     def tokenize(self, phrases) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of phrases."""

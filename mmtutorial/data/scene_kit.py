@@ -32,7 +32,8 @@ __all__ = [
     "pixel_noise",
 ]
 
-#: Every shape the kit draws, in the order of the segmentation scenes' class ids.
+#: The scenes' shapes, in the order of the segmentation scenes' class ids (:func:`render_shapes`
+#: also draws the shape-material task's ``"diamond"`` and ``"bar"``).
 SHAPES = ("disk", "square", "triangle", "ring", "plus")
 #: Colour name -> RGB, for the scenes of coloured objects.
 COLOURS = {
@@ -43,7 +44,7 @@ COLOURS = {
 }
 
 
-def render_shapes(shape_ids, cy, cx, radius, size, names=SHAPES) -> np.ndarray:
+def render_shapes(shape_ids, cy, cx, radius, size, names=SHAPES, *, thickness=0.32) -> np.ndarray:
     """Boolean masks ``(k, size, size)`` of ``k`` shapes, vectorised over the shapes.
 
     Args:
@@ -52,7 +53,10 @@ def render_shapes(shape_ids, cy, cx, radius, size, names=SHAPES) -> np.ndarray:
         radius: float ``(k,)``, the shapes' half-widths in pixels.
         size: the picture's height and width.
         names: the shape names ``shape_ids`` index (``"disk"``, ``"square"``,
-            ``"triangle"``, ``"ring"``, ``"plus"``).
+            ``"triangle"``, ``"ring"``, ``"plus"``, and the shape-material
+            task's ``"diamond"`` and ``"bar"``).
+        thickness: the half-width of a plus's arms and of a bar, as a share
+            of the radius.
     """
     grid = np.arange(size, dtype="float32")
     dy = grid[None, :, None] - np.asarray(cy, "float32")[:, None, None]
@@ -76,8 +80,12 @@ def render_shapes(shape_ids, cy, cx, radius, size, names=SHAPES) -> np.ndarray:
         elif name == "ring":
             m = (d <= rr) & (d >= 0.55 * rr)
         elif name == "plus":
-            t = 0.32 * rr
+            t = thickness * rr
             m = ((a <= t) & (b <= rr)) | ((b <= t) & (a <= rr))
+        elif name == "diamond":
+            m = a + b <= rr
+        elif name == "bar":
+            m = (b <= thickness * rr) & (a <= rr)
         else:  # pragma: no cover - the names are the module's own
             raise ValueError(f"unknown shape {name!r}")
         masks[rows] = m

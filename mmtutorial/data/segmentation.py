@@ -40,11 +40,11 @@ import numpy as np
 from .. import _checks
 from . import words
 from .base import Split as _Split
-from .base import Task, integer_with_reason
+from .base import Task
 
 # The scene kit's drawing, also reachable from here, where it was first written.
 from .scene_kit import SHAPES as SEGMENTATION_SHAPES
-from .scene_kit import object_maps, place_in_cells, render_shapes
+from .scene_kit import grid_image_size, object_maps, pixel_noise, place_in_cells, render_shapes
 
 __all__ = [
     "SEGMENTATION_SHAPES",
@@ -159,7 +159,7 @@ class SceneSplit(SegmentationSplit):
 
 
 @dataclasses.dataclass(frozen=True)
-class SceneSegmentationTask(Task):
+class SceneSegmentationTask(words.FixedVocabulary, Task):
     """Label every pixel of a grey scene with one of 21 classes, from the picture and its caption.
 
     With ``M = 4`` materials and caption reliability ``q``, write
@@ -223,12 +223,7 @@ class SceneSegmentationTask(Task):
 
     def __post_init__(self):
         owner = type(self).__name__
-        size = _checks.integer("image_size", self.image_size, minimum=16, owner=owner)
-        if size % 2:
-            raise ValueError(
-                f"{owner}: image_size must be even (the scene is a 2 x 2 grid of cells); "
-                f"received {size}"
-            )
+        size = grid_image_size(self.image_size, owner=owner)
         most = _checks.integer("max_objects", self.max_objects, minimum=1, maximum=3, owner=owner)
         least = _checks.integer(
             "min_objects", self.min_objects, minimum=1, maximum=most, owner=owner
@@ -236,15 +231,11 @@ class SceneSegmentationTask(Task):
         longest = len(self._caption(["x"] * most, ["y"] * most, _OPENINGS[1]).split())
         self._store(
             image_size=size,
-            caption_reliability=_checks.probability(
-                "caption_reliability", self.caption_reliability, owner=owner
-            ),
-            noise=_checks.number("noise", self.noise, low=0, high=0.1, owner=owner),
+            **self._probabilities("caption_reliability"),
+            noise=pixel_noise(self.noise, owner=owner),
             min_objects=least,
             max_objects=most,
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest caption", owner=owner
-            ),
+            sequence_length=self._sequence_length(longest, "caption"),
         )
 
     # -- what the task is ---------------------------------------------------
@@ -267,11 +258,6 @@ class SceneSegmentationTask(Task):
     def vocabulary(self) -> tuple:
         """Every word a caption can contain, in a fixed order."""
         return words.vocabulary_of(_OPENINGS, ("and",), SEGMENTATION_MATERIALS, SEGMENTATION_SHAPES)
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
-        return len(self.vocabulary) + 2
 
     def tokenize(self, captions) -> np.ndarray:
         """Token ids (int32, ``(n, sequence_length)``) for a list of strings."""

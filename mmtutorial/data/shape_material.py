@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import _checks
 from . import words
-from .base import Split, Task, integer_with_reason
+from .base import Split, SquarePictures, Task
+from .scene_kit import render_shapes
 
 __all__ = ["SHAPES", "MATERIALS", "COLOURS", "ShapeMaterialSplit", "ShapeMaterialTask"]
 
@@ -74,7 +75,7 @@ class ShapeMaterialSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True)
-class ShapeMaterialTask(Task):
+class ShapeMaterialTask(words.FixedVocabulary, SquarePictures, Task):
     """The book's synthetic image + caption classification task.
 
     Label ``y = shape * 3 + material``. With image reliability ``p`` (the
@@ -115,15 +116,8 @@ class ShapeMaterialTask(Task):
         longest = max(len(t.split()) for t in _TEMPLATES)
         self._store(
             image_size=_checks.integer("image_size", self.image_size, minimum=24, owner=owner),
-            image_reliability=_checks.probability(
-                "image_reliability", self.image_reliability, owner=owner
-            ),
-            caption_reliability=_checks.probability(
-                "caption_reliability", self.caption_reliability, owner=owner
-            ),
-            sequence_length=integer_with_reason(
-                "sequence_length", self.sequence_length, longest, "the longest caption", owner=owner
-            ),
+            **self._probabilities("image_reliability", "caption_reliability"),
+            sequence_length=self._sequence_length(longest, "caption"),
         )
 
     # -- what the task is ---------------------------------------------------
@@ -135,10 +129,6 @@ class ShapeMaterialTask(Task):
     def input_specs(self) -> dict:
         """``{"image": ((size, size, 3), "float32"), "text": ((sequence_length,), "int32")}``."""
         return {"image": (self.image_shape, "float32"), "text": ((self.sequence_length,), "int32")}
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     @property
     def vocabulary(self) -> tuple:
@@ -153,11 +143,6 @@ class ShapeMaterialTask(Task):
                 else:
                     words.append(word)
         return tuple(dict.fromkeys(words))
-
-    @property
-    def vocab_size(self) -> int:
-        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
-        return len(self.vocabulary) + 2
 
     # -- analytic ceilings --------------------------------------------------
     def ceilings(self) -> dict:
@@ -250,38 +235,9 @@ class ShapeMaterialTask(Task):
         n, size = shapes.shape[0], self.image_size
         radius = (rng.uniform(0.22, 0.34, n) * size).astype("float32")
         margin = radius + 1.0
-        cy = rng.uniform(margin, size - 1 - margin).astype("float32")[:, None, None]
-        cx = rng.uniform(margin, size - 1 - margin).astype("float32")[:, None, None]
-        r = radius[:, None, None]
-        grid = np.arange(size, dtype="float32")
-        dy = grid[None, :, None] - cy
-        dx = grid[None, None, :] - cx
-        ady, adx = np.abs(dy), np.abs(dx)
-        dist = np.sqrt(dx**2 + dy**2)
-        thin = 0.3 * r
-
-        mask = np.zeros((n, size, size), dtype=bool)
-        for index, name in enumerate(SHAPES):
-            rows = shapes == index
-            if not rows.any():
-                continue
-            a, b, d, rr, t = adx[rows], ady[rows], dist[rows], r[rows], thin[rows]
-            if name == "disk":
-                m = d <= rr
-            elif name == "square":
-                m = np.maximum(a, b) <= 0.8 * rr
-            elif name == "triangle":
-                y = dy[rows]
-                m = (y >= -rr) & (y <= 0.8 * rr) & (a <= (y + rr) / 1.8)
-            elif name == "plus":
-                m = ((a <= t) & (b <= rr)) | ((b <= t) & (a <= rr))
-            elif name == "ring":
-                m = (d <= rr) & (d >= 0.55 * rr)
-            elif name == "diamond":
-                m = a + b <= rr
-            else:  # bar
-                m = (b <= t) & (a <= rr)
-            mask[rows] = m
+        cy = rng.uniform(margin, size - 1 - margin).astype("float32")
+        cx = rng.uniform(margin, size - 1 - margin).astype("float32")
+        mask = render_shapes(shapes, cy, cx, radius, size, SHAPES, thickness=0.3)
 
         palette = np.array(list(COLOURS.values()), dtype="float32")
         rgb = palette[colours] + 0.04 * rng.standard_normal((n, 3), dtype="float32")

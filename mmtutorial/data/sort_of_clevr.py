@@ -48,7 +48,7 @@ import dataclasses
 import numpy as np
 
 from .. import _checks
-from .base import Split, Task, integer_with_reason
+from .base import Split, SquarePictures, Task, integer_with_reason
 
 __all__ = [
     "CLEVR_COLOURS",
@@ -199,7 +199,7 @@ class SortOfClevrSplit(Split):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SortOfClevrTask(Task):
+class SortOfClevrTask(SquarePictures, Task):
     """Sort-of-CLEVR scenes, one question each, with the exact answers.
 
     Each object's centre is drawn uniformly where the whole object fits in
@@ -254,10 +254,6 @@ class SortOfClevrTask(Task):
         )
         share = _checks.probability("relational_share", self.relational_share, owner=owner)
         self._store(image_size=size, object_size=obj, min_distance=distance, relational_share=share)
-
-    @property
-    def image_shape(self) -> tuple:
-        return (self.image_size, self.image_size, 3)
 
     def input_specs(self) -> dict:
         return {

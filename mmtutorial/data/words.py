@@ -11,6 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
+class FixedVocabulary:
+    """A mixin for a data source whose text is token ids of :func:`caption_vectorizer` over
+    its ``vocabulary``: id 0 pads, id 1 is an unknown word, the words follow."""
+
+    @property
+    def vocab_size(self) -> int:
+        """Vocabulary size including the padding id 0 and the out-of-vocabulary id 1."""
+        return len(self.vocabulary) + 2
+
+
 def vocabulary_of(*phrase_groups) -> tuple:
     """Every word of the given phrases, in first-seen order (placeholders excluded)."""
     words = []

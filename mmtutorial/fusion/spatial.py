@@ -63,21 +63,15 @@ class SpatialFusion(keras.layers.Layer):
         return "(batch, features)" if self.text_rank == 2 else "(batch, words, features)"
 
     def _check_shapes(self, input_shape):
-        owner = type(self).__name__
-        shapes = _checks.two_shapes(input_shape, (4, self.text_rank))
-        if shapes is None:
-            received = (
-                [tuple(s) for s in input_shape]
-                if isinstance(input_shape, (list, tuple))
-                and all(isinstance(s, (list, tuple)) for s in input_shape)
-                else input_shape
-            )
-            raise ValueError(
-                f"{owner} expects [feature_map, text]: a rank-4 feature map (batch, height, "
-                f"width, channels) and a rank-{self.text_rank} text tensor {self._text_axes()}, "
-                f"with known last axes; received shapes {received}"
-            )
-        return shapes
+        return _checks.two_shapes(
+            input_shape,
+            (4, self.text_rank),
+            owner=type(self).__name__,
+            expects=(
+                f"[feature_map, text]: a rank-4 feature map (batch, height, width, channels) "
+                f"and a rank-{self.text_rank} text tensor {self._text_axes()}"
+            ),
+        )
 
     def build(self, input_shape):
         map_shape, text_shape = self._check_shapes(input_shape)

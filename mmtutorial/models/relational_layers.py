@@ -79,14 +79,15 @@ class RelationNetwork(keras.layers.Layer):
         self.reduction = _checks.choice("reduction", reduction, _REDUCTIONS, owner=owner)
 
     def _shapes(self, input_shape):
-        shapes = _checks.two_shapes(input_shape, (3, 2))
-        if shapes is None:
-            raise ValueError(
-                f"{type(self).__name__} expects [objects, question]: a rank-3 tensor (batch, "
-                f"objects, features) and a rank-2 tensor (batch, features), with known last "
-                f"axes; received shapes {input_shape}"
-            )
-        return shapes
+        return _checks.two_shapes(
+            input_shape,
+            (3, 2),
+            owner=type(self).__name__,
+            expects=(
+                "[objects, question]: a rank-3 tensor (batch, objects, features) and a rank-2 "
+                "tensor (batch, features)"
+            ),
+        )
 
     def build(self, input_shape):
         objects, question = self._shapes(input_shape)

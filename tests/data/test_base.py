@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import mmtutorial as mt
-from mmtutorial.data import words
+from mmtutorial.data import referring, segmentation, words
 from mmtutorial.data.base import Split, Task
 
 # Every task class of mt.data whose labels are class ids (the segmentation, referring, captioning
@@ -85,6 +85,51 @@ def test_the_old_ceiling_names_agree_with_ceilings(task):
         task.chance_accuracy == ceilings["chance"]
         and task.majority_accuracy == ceilings["majority"]
     )
+
+
+# What four tasks add to the contract: the split class and the exact input specs. (Their
+# ceilings, rounded, are stated by the doctests of their ``ceilings`` methods and checked against
+# enumeration in the task's own tests.)
+# The inputs every split names: split.images and split.tokens.
+BASE = ["images", "tokens"]
+OWN_FIELDS = {
+    mt.data.ShapeMaterialTask: (
+        mt.data.ShapeMaterialSplit,
+        {"image": ((32, 32, 3), "float32"), "text": ((12,), "int32")},
+    ),
+    mt.data.SpokenWordTask: (
+        mt.data.SpokenWordSplit,
+        {"audio": ((32, 32, 1), "float32"), "text": ((8,), "int32")},
+    ),
+    mt.data.DrivingSceneTask: (
+        mt.data.DrivingSplit,
+        {"camera": ((32, 32, 3), "float32"), "range": ((64, 1), "float32")},
+    ),
+    mt.data.ScanReportTask: (
+        mt.data.ScanReportSplit,
+        {"scan": ((32, 32, 1), "float32"), "text": ((10,), "int32")},
+    ),
+}
+
+
+@pytest.mark.parametrize("factory", list(OWN_FIELDS), ids=lambda t: t.__name__)
+def test_a_split_is_the_base_split_with_its_own_fields(factory):
+    split_class, specs = OWN_FIELDS[factory]
+    task = factory()
+    split = task.generate(50, seed=1)
+    assert isinstance(split, Split) and isinstance(split, split_class) and len(split) == 50
+    assert task.input_specs() == specs
+    # Each input is also a named attribute of the split (split.scans, split.tokens, ...).
+    names = [n for n, v in vars(split_class).items() if isinstance(v, property)]
+    for key, (_, dtype) in specs.items():
+        assert any(getattr(split, n, None) is split.features[key] for n in names + BASE), key
+        if dtype == "float32":
+            assert 0.0 <= split.features[key].min() and split.features[key].max() <= 1.0, key
+    ceilings = task.ceilings()
+    assert list(ceilings) == ["bayes", *specs, "chance", "majority"]
+    assert ceilings["bayes"] == task.bayes_accuracy
+    only = sorted(getattr(task, n) for n in dir(factory) if n.endswith("_only_accuracy"))
+    assert sorted(ceilings[key] for key in specs) == only
 
 
 def _rows(split):
@@ -166,6 +211,81 @@ def test_train_predicts_and_evaluates_every_tasks_split(task, drawn):
     np.testing.assert_array_equal(mt.train.predict(model, drawn.features), probabilities)
     expected = np.mean(probabilities.argmax(axis=1) == drawn.labels)
     assert mt.train.evaluate(model, drawn) == pytest.approx(expected)
+
+
+# -- bad settings are named, on every task -------------------------------------------
+# Each task's settings that it refuses, with what the message must say.
+BAD_SETTINGS = {
+    mt.data.ShapeMaterialTask: [
+        ({"image_size": 10}, "image_size must be an integer >= 24; received 10"),
+        (
+            {"image_reliability": 1.5},
+            "image_reliability must be a number in \\[0, 1\\]; received 1.5",
+        ),
+        ({"caption_reliability": "high"}, "caption_reliability"),
+        ({"sequence_length": 3}, "sequence_length must be an integer >= 9"),
+    ],
+    mt.data.SpokenWordTask: [
+        (
+            {"audio_reliability": 1.5},
+            r"audio_reliability must be a number in \[0, 1\]; received 1.5",
+        ),
+        ({"sample_rate": 2000}, "sample_rate must be an integer >= 4000"),
+        (
+            {"sequence_length": 3},
+            r"sequence_length must be an integer >= 7 \(the longest request\)",
+        ),
+    ],
+    mt.data.DrivingSceneTask: [
+        ({"spray_rate": -0.1}, r"spray_rate must be a number in \[0, 1\]"),
+        ({"beams": 8}, "beams must be an integer >= 16; received 8"),
+    ],
+    mt.data.ScanReportTask: [
+        ({"prevalence": (0.5, 0.5)}, "prevalence must be 4 non-negative numbers summing to 1"),
+        ({"prevalence": (0.5, 0.5, -0.5, 0.5)}, r"received \(0.5, 0.5, -0.5, 0.5\)"),
+        ({"prevalence": "0.25"}, "prevalence must be 4 non-negative numbers"),
+        ({"report_reliability": "high"}, "report_reliability must be a number"),
+        ({"sequence_length": 4}, r"sequence_length must be an integer >= 10"),
+    ],
+    mt.data.SceneQuestionTask: [
+        ({"quadrants": 1}, "SceneQuestionTask: quadrants must be an integer >= 2; received 1"),
+        ({"shapes": 2.0}, "shapes must be an integer >= 2; received 2.0"),
+        ({"noise": 0}, "noise must be a positive number; received 0"),
+        ({"noise": float("nan")}, "noise must be a positive number; received nan"),
+        ({"layout": "pixels"}, r"layout must be one of \['vectors', 'tokens'\]; received 'pixels'"),
+    ],
+    segmentation.SceneSegmentationTask: [
+        ({"image_size": 31}, "image_size must be even"),
+        ({"image_size": 8}, r"image_size must be an integer >= 16; received 8"),
+        ({"caption_reliability": 1.5}, r"caption_reliability must be a number in \[0, 1\]"),
+        ({"noise": 0.3}, r"noise must be a number in \[0, 0.1\]; received 0.3"),
+        ({"max_objects": 4}, r"max_objects must be an integer in \[1, 3\]"),
+        ({"min_objects": 3, "max_objects": 2}, r"min_objects must be an integer in \[1, 2\]"),
+        (
+            {"sequence_length": 4},
+            r"sequence_length must be an integer >= 9 \(the longest caption\)",
+        ),
+    ],
+    referring.ReferringSegmentationTask: [
+        ({"image_size": 33}, "image_size must be even"),
+        ({"relational_share": -0.1}, r"relational_share must be a number in \[0, 1\]"),
+        ({"sequence_length": 5}, r"sequence_length must be an integer >= 7 \(the longest phrase\)"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "factory, kwargs, match",
+    [
+        (factory, kwargs, match)
+        for factory, cases in BAD_SETTINGS.items()
+        for kwargs, match in cases
+    ],
+)
+def test_tasks_name_the_bad_setting(factory, kwargs, match):
+    with pytest.raises(ValueError, match=match) as caught:
+        factory(**kwargs)
+    assert str(caught.value).startswith(f"{factory.__name__}: ")
 
 
 # -- arguments: booleans refused, NumPy integers accepted ------------------------------

@@ -10,7 +10,6 @@ import itertools
 import numpy as np
 import pytest
 
-import mmtutorial as mt
 from mmtutorial.data import medical
 
 from .helpers import N_MC, close, enumerate_ceiling
@@ -21,28 +20,8 @@ def med():
     return medical.ScanReportTask()
 
 
-def test_medical_split_shapes_dtypes_and_ranges(med):
-    split = med.generate(50, seed=1)
-    assert split.scans.shape == (50, 32, 32, 1) and split.scans.dtype == np.float32
-    assert 0.0 <= split.scans.min() and split.scans.max() <= 1.0
-    assert split.tokens.shape == (50, med.sequence_length) and split.tokens.dtype == np.int32
-    assert split.features.keys() == {"scan", "text"} and len(split) == 50
-    assert set(np.unique(split.labels)) <= set(range(4))
-
-
-def test_a_split_is_the_base_split_with_its_own_fields(med):
-    split = med.generate(6, seed=2)
-    assert isinstance(split, mt.data.Split) and isinstance(split, mt.data.ScanReportSplit)
-    assert split.features["scan"] is split.scans and split.features["text"] is split.tokens
-    assert med.input_specs() == {"scan": ((32, 32, 1), "float32"), "text": ((10,), "int32")}
+def test_the_scan_shape_and_the_prevalence(med):
     assert med.scan_shape == (32, 32, 1)
-    assert med.ceilings() == {
-        "bayes": med.bayes_accuracy,
-        "scan": med.scan_only_accuracy,
-        "text": med.report_only_accuracy,
-        "chance": 0.25,
-        "majority": med.majority_accuracy,
-    }
     assert med.majority_accuracy == 0.4 and med.prevalence == (0.40, 0.25, 0.20, 0.15)
 
 
@@ -61,15 +40,6 @@ def test_medical_ceilings_match_a_loop_over_every_patient_type(med):
     assert med.bayes_accuracy == pytest.approx(enumerate_ceiling(joint, (1, 2)))
     assert med.scan_only_accuracy == pytest.approx(enumerate_ceiling(joint, (1,)))
     assert med.report_only_accuracy == pytest.approx(enumerate_ceiling(joint, (2,)))
-    assert (
-        round(med.bayes_accuracy, 3),
-        round(med.scan_only_accuracy, 3),
-        round(med.report_only_accuracy, 3),
-    ) == (
-        0.884,
-        0.72,
-        0.675,
-    )
 
 
 def test_medical_bayes_rules_match_monte_carlo(med):
@@ -116,24 +86,6 @@ def test_medical_reports_state_the_history_and_scans_show_the_finding(med):
     ).sum(axis=(1, 2))
     ratio = edges / np.sqrt(np.maximum(bright.sum(axis=(1, 2)), 1))
     assert np.median(ratio[split.finding == 2]) > np.median(ratio[split.finding == 1]) + 0.3
-
-
-# -- bad settings are named --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"prevalence": (0.5, 0.5)}, "prevalence must be 4 non-negative numbers summing to 1"),
-        ({"prevalence": (0.5, 0.5, -0.5, 0.5)}, r"received \(0.5, 0.5, -0.5, 0.5\)"),
-        ({"prevalence": "0.25"}, "prevalence must be 4 non-negative numbers"),
-        ({"report_reliability": "high"}, "report_reliability must be a number"),
-        ({"sequence_length": 4}, r"sequence_length must be an integer >= 10"),
-    ],
-)
-def test_task_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        medical.ScanReportTask(**kwargs)
 
 
 def test_medical_rejects_bad_modalities_and_weights(med):

@@ -121,26 +121,6 @@ def test_caption_reliability_one_states_every_true_material(task):
     np.testing.assert_array_equal(exact.stated_materials[present], exact.materials[present])
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"image_size": 31}, "image_size must be even"),
-        ({"image_size": 8}, r"image_size must be an integer >= 16; received 8"),
-        ({"caption_reliability": 1.5}, r"caption_reliability must be a number in \[0, 1\]"),
-        ({"noise": 0.3}, r"noise must be a number in \[0, 0.1\]; received 0.3"),
-        ({"max_objects": 4}, r"max_objects must be an integer in \[1, 3\]"),
-        ({"min_objects": 3, "max_objects": 2}, r"min_objects must be an integer in \[1, 2\]"),
-        (
-            {"sequence_length": 4},
-            r"sequence_length must be an integer >= 9 \(the longest caption\)",
-        ),
-    ],
-)
-def test_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        sg.SceneSegmentationTask(**kwargs)
-
-
 def test_label_maps_are_checked_where_a_split_is_made():
     with pytest.raises(ValueError, match=r"labels must be integer label maps"):
         sg.SegmentationSplit({"image": np.zeros((2, 4, 4, 1))}, np.zeros(2, "int32"))

@@ -107,16 +107,3 @@ def test_deterministic(task):
 def test_random_object_baseline(task, split):
     assert task.random_object_iou(split) == pytest.approx(np.mean(1 / split.counts))
     assert task.ceilings()["bayes"] == 1.0
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"image_size": 33}, "image_size must be even"),
-        ({"relational_share": -0.1}, r"relational_share must be a number in \[0, 1\]"),
-        ({"sequence_length": 5}, r"sequence_length must be an integer >= 7 \(the longest phrase\)"),
-    ],
-)
-def test_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        rf.ReferringSegmentationTask(**kwargs)

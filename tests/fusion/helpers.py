@@ -2,6 +2,9 @@
 
 import keras
 import numpy as np
+import pytest
+
+from mmtutorial import fusion
 
 
 def random_inputs(*dims, batch=5, seed=0):
@@ -33,3 +36,12 @@ def to_numpy(x):
 def softmax(a, axis):
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def assert_refused(name, match, **config):
+    """The fusion registered as ``name`` refuses ``config`` with a ``ValueError`` matching
+    ``match``, built from its class and through ``fusion.get`` alike."""
+    with pytest.raises(ValueError, match=match):
+        fusion.registered(name)(**config)
+    with pytest.raises(ValueError, match=match):
+        fusion.get(name, **config)

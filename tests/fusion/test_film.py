@@ -5,7 +5,7 @@ import pytest
 
 from mmtutorial import fusion
 
-from .helpers import random_inputs, randomise, to_numpy
+from .helpers import assert_refused, random_inputs, randomise, to_numpy
 
 
 @pytest.mark.parametrize("conditioned", [0, 1])
@@ -35,10 +35,7 @@ def test_film_with_zero_weights_is_the_identity_on_the_modulated_input():
 )
 def test_conditioned_must_be_the_index_0_or_1(conditioned, received):
     match = rf"FiLMFusion: conditioned must be 0 or 1, the index of the modulated input; received ({received})"
-    with pytest.raises(ValueError, match=match):
-        fusion.FiLMFusion(conditioned=conditioned)
-    with pytest.raises(ValueError, match=match):
-        fusion.get("film", conditioned=conditioned)
+    assert_refused("film", match, conditioned=conditioned)
 
 
 def test_numpy_integer_index_is_stored_as_an_int():
