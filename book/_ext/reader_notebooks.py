@@ -20,12 +20,12 @@ writes, at the end of every build, one *reader notebook* per chapter into
   admonitions of class ``dropdown``) become ``<details>`` with a
   ``<summary>``, collapsed in Jupyter, Colab and GitHub alike; ``$...$`` and
   ``$$...$$`` math and ``(label)=`` targets: math stays, targets go;
-* cells tagged ``remove-cell`` (the checks of the text's claims) are left out,
-  but for the statements in them that later cells need (a name a check cell
-  defines and a later cell uses, such as ``P = task.joint()``): those, and only
-  those, stay as a cell of their own, so the notebook runs top to bottom;
-  asserts never do. Outputs are cleared, the kernel is a plain ``python3``, and
-  the install cell stays the first code cell.
+* cells tagged ``remove-cell`` (the checks of the text's claims) are left out
+  whole: a lesson cell never uses a name that only a check cell defines (the
+  page hides those cells too), and tests/test_reader_notebooks.py checks that
+  every reader notebook defines each name before it uses it. Outputs are
+  cleared, the kernel is a plain ``python3``, and the install cell stays the
+  first code cell.
 
 The markdown is parsed with myst-parser's own markdown-it-py parser (the one
 the build uses), so every role, directive and target is found as the token the
@@ -42,8 +42,6 @@ environment (``make notebooks``)::
 
 from __future__ import annotations
 
-import ast
-import builtins
 import html
 import json
 import pathlib
@@ -471,108 +469,6 @@ class Chapter:
         return f"> **{heading}**\n>\n{quoted}\n"
 
 
-def _parse(source):
-    """The module of a code cell, with IPython's ``%`` and ``!`` lines left out."""
-    lines = source.splitlines()
-    kept = [
-        line[: len(line) - len(line.lstrip())] + "pass"
-        if line.lstrip().startswith(("%", "!"))
-        else line
-        for line in lines
-    ]
-    return ast.parse("\n".join(kept))
-
-
-def _defines(statement):
-    """The names a top-level statement binds in the notebook's namespace."""
-    if isinstance(
-        statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    ):
-        return {statement.name}
-    if isinstance(statement, (ast.Import, ast.ImportFrom)):
-        return {
-            (alias.asname or alias.name).split(".")[0]
-            for alias in statement.names
-        }
-    names = set()
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Name) and isinstance(
-            node.ctx, ast.Store
-        ):
-            names.add(node.id)
-        elif isinstance(
-            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-        ):
-            names.add(node.name)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
-
-
-def _uses(tree):
-    """The global names a statement or cell reads (not those it binds itself, nor arguments)."""
-    bound = {
-        n.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
-    bound |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-    bound |= {
-        h.name
-        for h in ast.walk(tree)
-        if isinstance(h, ast.ExceptHandler) and h.name
-    }
-    read = {
-        n.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-    }
-    return read - bound - set(dir(builtins))
-
-
-def _needed_statements(source, live):
-    """The statements of a check cell that define what ``live`` names, with what they need."""
-    tree = _parse(source)
-    kept = []
-    for statement in reversed(tree.body):
-        if isinstance(statement, ast.Assert) or not (
-            _defines(statement) & live
-        ):
-            continue
-        kept.append(statement)
-        live = (live - _defines(statement)) | _uses(statement)
-    kept.reverse()
-    lines = source.splitlines()
-    return "\n".join(
-        "\n".join(lines[s.lineno - 1 : s.end_lineno]) for s in kept
-    ), live
-
-
-def _code_plan(cells):
-    """For each code cell: its source as the reader notebook shows it, or ``None`` to leave it out."""
-    plan, live = {}, set()
-    for index in reversed(range(len(cells))):
-        cell = cells[index]
-        if cell.cell_type != "code":
-            continue
-        tree = _parse(cell.source)
-        defined = (
-            set().union(*(_defines(s) for s in tree.body))
-            if tree.body
-            else set()
-        )
-        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
-            needed, before = _needed_statements(
-                cell.source, live & defined
-            )
-            plan[index] = needed or None
-            live = (live - defined) | before
-        else:
-            plan[index] = cell.source
-            live = (live - defined) | _uses(tree)
-    return plan
-
-
 def reader_notebook(book, docname, parser=None):
     """The reader notebook of ``docname`` (an nbformat node)."""
     parser = parser or _parser()
@@ -581,14 +477,13 @@ def reader_notebook(book, docname, parser=None):
         str(book.env.doc2path(docname)), as_version=4
     )
     cells = []
-    plan = _code_plan(source.cells)
     for index, cell in enumerate(source.cells):
         chapter.cell = index
         tags = cell.get("metadata", {}).get("tags", [])
-        if cell.cell_type == "code" and plan[index] is not None:
-            new = nbformat.v4.new_code_cell(plan[index])
-        elif "remove-cell" in tags:
+        if "remove-cell" in tags:
             continue
+        if cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(cell.source)
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(
                 chapter.markdown(cell.source, parser)
