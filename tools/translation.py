@@ -1,0 +1,201 @@
+"""Fill and check the Chinese edition's gettext catalogues (``locales/zh_CN``).
+
+A translator works on one chapter's catalogue at a time::
+
+    python -m tools.translation export book/four_steps > /tmp/four_steps.json
+    # ... write Chinese into each entry's "msgstr" ...
+    python -m tools.translation import book/four_steps /tmp/four_steps.json
+    python -m tools.translation check              # every catalogue, every rule
+
+``export`` lists the messages still untranslated or fuzzy (``--all`` lists every
+message); ``import`` writes the translations back after checking each one, and
+refuses the whole file, naming the message, when one breaks a rule. The rules
+keep what the build and the checks read identical in both languages:
+
+* every MyST role keeps its kind and target: ``{glue:text}`key:fmt```,
+  ``{cite}`...```, ``{doc}`...``` and ``{ref}`...``` are copied unchanged; a
+  ``{term}`` may change its text but names the English glossary term as its
+  target (``{term}`模态 <Modality>```);
+* inline code, inline math and link targets are copied unchanged;
+* a translation holds Chinese characters unless its English is only names
+  (capitalised words such as ``Keras``), numbers or markup: then it may equal
+  the English.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+from babel.messages import pofile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LOCALE = ROOT / "locales" / "zh_CN" / "LC_MESSAGES"
+
+_ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
+_EXPLICIT = re.compile(r"^(.*?)\s*<([^<>]+)>$", flags=re.DOTALL)
+_CODE = re.compile(r"``[^`]+``|(?<![}`])`[^`]+`")
+_MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^$]+?\$", flags=re.DOTALL)
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORDY = re.compile(r"[A-Za-z]{3,}")
+_PLAIN_WORD = re.compile(r"\b[a-z]{3,}\b")
+
+
+def catalogue(name: str) -> pathlib.Path:
+    """The catalogue of a page, from its name (``book/four_steps`` or ``four_steps``)."""
+    name = name.removesuffix(".po")
+    if "/" not in name:
+        name = f"book/{name}"
+    path = LOCALE / f"{name}.po"
+    if not path.exists():
+        known = sorted(
+            p.relative_to(LOCALE).with_suffix("").as_posix() for p in LOCALE.rglob("*.po")
+        )
+        raise SystemExit(
+            f"no catalogue {path} for page {name!r}; the catalogues are: {', '.join(known)}"
+        )
+    return path
+
+
+def read(path: pathlib.Path):
+    with path.open("rb") as handle:
+        return pofile.read_po(handle, locale="zh_CN")
+
+
+def write(path: pathlib.Path, catalog) -> None:
+    with path.open("wb") as handle:
+        pofile.write_po(handle, catalog, width=0, omit_header=False, include_previous=False)
+
+
+def _roles(text: str) -> list[tuple[str, str]]:
+    """The roles of a message as (kind, target): what must survive translation."""
+    found = []
+    for kind, body in _ROLE.findall(text):
+        if kind == "term":
+            explicit = _EXPLICIT.match(body)
+            body = explicit.group(2) if explicit else body
+            body = body.strip().lower()
+        found.append((kind, body))
+    return sorted(found)
+
+
+def _fixed(pattern: re.Pattern, text: str) -> list[str]:
+    return sorted(pattern.findall(_ROLE.sub("", text)))
+
+
+def problems(msgid: str, msgstr: str) -> list[str]:
+    """What a translation breaks, in words; an empty list when it keeps every rule."""
+    found = []
+    if not msgstr.strip():
+        return ["untranslated"]
+    if _roles(msgid) != _roles(msgstr):
+        found.append(f"roles differ: English {_roles(msgid)}, Chinese {_roles(msgstr)}")
+    for label, pattern in (("inline code", _CODE), ("math", _MATH), ("link targets", _LINK)):
+        if _fixed(pattern, msgid) != _fixed(pattern, msgstr):
+            found.append(
+                f"{label} differ: English {_fixed(pattern, msgid)}, Chinese {_fixed(pattern, msgstr)}"
+            )
+    prose = _MATH.sub("", _CODE.sub("", _ROLE.sub("", msgid)))
+    only_names = not _PLAIN_WORD.search(prose)
+    if _WORDY.search(prose) and not _CJK.search(msgstr) and not (only_names and msgstr == msgid):
+        found.append("no Chinese characters in the translation")
+    return found
+
+
+def export(name: str, everything: bool) -> list[dict]:
+    entries = []
+    for message in read(catalogue(name)):
+        if not message.id:
+            continue
+        if everything or not message.string or message.fuzzy:
+            entries.append({"msgid": message.id, "msgstr": message.string or ""})
+    return entries
+
+
+def import_(name: str, translations: pathlib.Path) -> int:
+    path = catalogue(name)
+    catalog = read(path)
+    given = json.loads(translations.read_text(encoding="utf-8"))
+    errors = []
+    for index, entry in enumerate(given):
+        message = catalog.get(entry["msgid"])
+        if message is None:
+            errors.append(f"entry {index}: msgid not in {path.name}: {entry['msgid'][:80]!r}")
+            continue
+        if not entry["msgstr"].strip():
+            continue
+        for problem in problems(entry["msgid"], entry["msgstr"]):
+            errors.append(f"entry {index} ({entry['msgid'][:60]!r}): {problem}")
+    if errors:
+        print(f"{translations}: nothing written to {path}, fix these first:", file=sys.stderr)
+        print("\n".join(errors), file=sys.stderr)
+        return 1
+    written = 0
+    for entry in given:
+        if entry["msgstr"].strip():
+            message = catalog.get(entry["msgid"])
+            message.string = entry["msgstr"]
+            message.flags.discard("fuzzy")
+            written += 1
+    write(path, catalog)
+    left = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
+    print(f"{path.relative_to(ROOT)}: {written} translations written, {left} messages still to do")
+    return 0
+
+
+def report() -> list[tuple[str, int, int, int, list[str]]]:
+    """Per catalogue: (page, messages, untranslated, fuzzy, broken-rule descriptions)."""
+    rows = []
+    for path in sorted(LOCALE.rglob("*.po")):
+        catalog = read(path)
+        page = path.relative_to(LOCALE).with_suffix("").as_posix()
+        messages = [m for m in catalog if m.id]
+        untranslated = sum(1 for m in messages if not m.string)
+        fuzzy = sum(1 for m in messages if m.fuzzy)
+        broken = [
+            f"{page}: {problem} in {m.id[:60]!r}"
+            for m in messages
+            if m.string
+            for problem in problems(m.id, m.string)
+        ]
+        rows.append((page, len(messages), untranslated, fuzzy, broken))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.translation", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    out = commands.add_parser("export", help="print a page's messages to translate, as JSON")
+    out.add_argument("page")
+    out.add_argument("--all", action="store_true", help="every message, translated or not")
+    into = commands.add_parser(
+        "import", help="write translations from JSON into a page's catalogue"
+    )
+    into.add_argument("page")
+    into.add_argument("json", type=pathlib.Path)
+    commands.add_parser("check", help="count untranslated, fuzzy and broken messages")
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        json.dump(export(args.page, args.all), sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    if args.command == "import":
+        return import_(args.page, args.json)
+    failed = 0
+    print(f"{'page':32} {'messages':>8} {'untranslated':>12} {'fuzzy':>6} {'broken':>6}")
+    for page, total, untranslated, fuzzy, broken in report():
+        print(f"{page:32} {total:8} {untranslated:12} {fuzzy:6} {len(broken):6}")
+        for line in broken:
+            print("   ", line)
+        failed += untranslated + fuzzy + len(broken)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
