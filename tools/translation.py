@@ -17,6 +17,8 @@ keep what the build and the checks read identical in both languages:
   ``{term}`` may change its text but names the English glossary term as its
   target (``{term}`模态 <Modality>```);
 * inline code, inline math and link targets are copied unchanged;
+* a display-math block comes out of ``export`` already filled with its LaTeX,
+  which may stay as it is (words in ``\\text{...}`` may be translated);
 * a translation holds Chinese characters unless its English is only names
   (capitalised words such as ``Keras``), numbers or markup: then it may equal
   the English.
@@ -87,9 +89,16 @@ def _fixed(pattern: re.Pattern, text: str) -> list[str]:
     return sorted(pattern.findall(_ROLE.sub("", text)))
 
 
+def is_math_block(msgid: str) -> bool:
+    """Whether a message is a display-math block (Sphinx extracts its LaTeX between newlines)."""
+    return msgid.startswith("\n") and msgid.endswith("\n")
+
+
 def problems(msgid: str, msgstr: str) -> list[str]:
     """What a translation breaks, in words; an empty list when it keeps every rule."""
     found = []
+    if is_math_block(msgid) and msgstr == msgid:
+        return found
     if not msgstr.strip():
         return ["untranslated"]
     if _roles(msgid) != _roles(msgstr):
@@ -112,7 +121,8 @@ def export(name: str, everything: bool) -> list[dict]:
         if not message.id:
             continue
         if everything or not message.string or message.fuzzy:
-            entries.append({"msgid": message.id, "msgstr": message.string or ""})
+            string = message.string or (message.id if is_math_block(message.id) else "")
+            entries.append({"msgid": message.id, "msgstr": string})
     return entries
 
 
