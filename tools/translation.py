@@ -17,6 +17,8 @@ keep what the build and the checks read identical in both languages:
   ``{term}`` may change its text but names the English glossary term as its
   target (``{term}`模态 <Modality>```);
 * inline code, inline math and link targets are copied unchanged;
+* bold and links render as often as in the English and no ``*`` is left
+  showing (markdown-it counts them);
 * a display-math block comes out of ``export`` already filled with its LaTeX,
   which may stay as it is (words in ``\\text{...}`` may be translated);
 * a translation holds Chinese characters unless its English is only names
@@ -33,6 +35,7 @@ import re
 import sys
 
 from babel.messages import pofile
+from markdown_it import MarkdownIt
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locales" / "zh_CN" / "LC_MESSAGES"
@@ -89,6 +92,29 @@ def _fixed(pattern: re.Pattern, text: str) -> list[str]:
     return sorted(pattern.findall(_ROLE.sub("", text)))
 
 
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def _emphasis(text: str) -> dict[str, int]:
+    """How many bold and link spans Markdown renders in a message, and stray markers.
+
+    Counted from markdown-it's tokens, because a marker that looks right can fail
+    to render: ``**临床验证。**来自`` shows its asterisks, since a closing ``**``
+    after full-width punctuation needs a space or punctuation after it. Italics are
+    not counted (Chinese marks a title with 《》 where English uses italics), but an
+    asterisk left in the rendered text is.
+    """
+    counts = {"bold": 0, "link": 0, "stray *": 0}
+    kinds = {"strong_open": "bold", "link_open": "link"}
+    for block in _MARKDOWN.parse(text):
+        for token in block.children or []:
+            if token.type in kinds:
+                counts[kinds[token.type]] += 1
+            elif token.type == "text":
+                counts["stray *"] += token.content.count("*")
+    return counts
+
+
 def is_math_block(msgid: str) -> bool:
     """Whether a message is a display-math block (Sphinx extracts its LaTeX between newlines)."""
     return msgid.startswith("\n") and msgid.endswith("\n")
@@ -108,6 +134,10 @@ def problems(msgid: str, msgstr: str) -> list[str]:
             found.append(
                 f"{label} differ: English {_fixed(pattern, msgid)}, Chinese {_fixed(pattern, msgstr)}"
             )
+    if _emphasis(msgid) != _emphasis(msgstr):
+        found.append(
+            f"rendered emphasis differs: English {_emphasis(msgid)}, Chinese {_emphasis(msgstr)}"
+        )
     prose = _MATH.sub("", _CODE.sub("", _ROLE.sub("", msgid)))
     only_names = not _PLAIN_WORD.search(prose)
     if _WORDY.search(prose) and not _CJK.search(msgstr) and not (only_names and msgstr == msgid):
