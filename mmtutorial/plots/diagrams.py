@@ -84,7 +84,8 @@ def model_graph(model) -> ModelGraph:
         for source in node.input_tensors:
             edges.add((source._keras_history[0].name, operation.name))
             stack.append(source)
-    order = [layer.name for layer in model.layers if layer.name in layers]
+    # keras.ops calls in the graph (a padding mask) are operations, not layers: draw them too
+    order = [op.name for op in getattr(model, "operations", model.layers) if op.name in layers]
     position = {name: index for index, name in enumerate(order)}
     return ModelGraph(
         name=model.name,
