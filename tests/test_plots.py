@@ -60,6 +60,27 @@ def test_learning_curves_plot_train_and_validation_per_model():
         plots.learning_curves({})
 
 
+def test_learning_curves_name_each_line_at_its_end_without_overlap():
+    histories = {
+        name: {"accuracy": [0.3, end], "val_accuracy": [0.3, end - 0.01]}
+        for name, end in (("image + caption", 0.84), ("image only", 0.47), ("caption only", 0.46))
+    }
+    fig = plots.learning_curves(histories)
+    ax = fig.axes[0]
+    labels = {t.get_text(): t for t in ax.texts}
+    assert set(labels) == set(histories)
+    for index, name in enumerate(histories):
+        assert labels[name].get_color() == f"C{index}"
+        assert labels[name].xy[0] == 2  # at the last epoch
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in ax.texts]
+    assert not any(_overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "validation"]
+
+
 def test_confusion_counts_match_a_brute_force_count():
     rng = np.random.default_rng(0)
     y_true, y_pred = rng.integers(0, 5, 300), rng.integers(0, 5, 300)

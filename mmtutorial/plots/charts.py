@@ -73,8 +73,26 @@ def _as_history(history):
     return getattr(history, "history", history)
 
 
+def _spread(values, gap: float) -> list:
+    """``values`` moved apart, as little as possible, so that neighbours are ``gap`` apart."""
+    order = np.argsort(values)
+    placed = np.asarray(values, float)[order].copy()
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    placed -= max(0.0, (placed[-1] - np.max(values)) / 2) if len(placed) > 1 else 0.0
+    for k in range(1, len(placed)):  # the shift down must not undo a gap
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    out = np.empty_like(placed)
+    out[order] = placed
+    return out.tolist()
+
+
 def learning_curves(histories: dict, metric: str = "accuracy") -> Figure:
     """Training (dashed) and validation (solid) ``metric`` per epoch, one colour per model.
+
+    Each model's name is written at the end of its line, in its colour (the
+    legend only says which style is which), so lines can be told apart without
+    matching colours to a list.
 
     Args:
         histories: model name -> ``keras.callbacks.History`` or its ``.history`` dict.
@@ -84,26 +102,44 @@ def learning_curves(histories: dict, metric: str = "accuracy") -> Figure:
         raise ValueError("learning_curves needs at least one history; received none")
     fig = _figure(6.5, 3.8)
     ax = fig.subplots()
+    ends = {}
     for index, (name, history) in enumerate(histories.items()):
         values = _as_history(history)
         if metric not in values:
             raise ValueError(f"history {name!r} has no metric {metric!r}; it has {sorted(values)}")
         colour = f"C{index}"
         epochs = np.arange(1, len(values[metric]) + 1)
-        ax.plot(epochs, values[metric], "--", color=colour, alpha=0.7, label=f"{name} (train)")
+        ax.plot(epochs, values[metric], "--", color=colour, alpha=0.7, label="train")
+        last = values[metric]
         if f"val_{metric}" in values:
-            ax.plot(
-                epochs,
-                values[f"val_{metric}"],
-                "-o",
-                color=colour,
-                markersize=3,
-                label=f"{name} (validation)",
-            )
+            last = values[f"val_{metric}"]
+            ax.plot(epochs, last, "-o", color=colour, markersize=3, label="validation")
+        ends[name] = (len(last), float(last[-1]), colour)
+    low, high = ax.get_ylim()
+    placed = _spread([y for _, y, _ in ends.values()], 0.06 * (high - low))
+    for (name, (x, _, colour)), y in zip(ends.items(), placed):
+        ax.annotate(
+            str(name),
+            (x, y),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color=colour,
+        )
+    ax.set_xlim(0.8, max(x for x, _, _ in ends.values()) + 0.2)
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+
+    styles = [Line2D([], [], ls="--", color="0.4", label="train")]
+    if any(f"val_{metric}" in _as_history(h) for h in histories.values()):
+        styles.append(Line2D([], [], ls="-", marker="o", ms=3, color="0.4", label="validation"))
+    ax.legend(handles=styles, fontsize=7, loc="best")
     return fig
 
 
