@@ -66,6 +66,9 @@ def sample_grid(
         image = images[index]
         ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1)
         ax.set_title(titles[index], fontsize=7.5)
+    fig.alt_text = f"A grid of {n} sample images, each titled with its class and caption: " + (
+        "; ".join(title.replace("\n", " ") for title in titles) + "."
+    )
     return fig
 
 
@@ -140,6 +143,12 @@ def learning_curves(histories: dict, metric: str = "accuracy") -> Figure:
     if any(f"val_{metric}" in _as_history(h) for h in histories.values()):
         styles.append(Line2D([], [], ls="-", marker="o", ms=3, color="0.4", label="validation"))
     ax.legend(handles=styles, fontsize=7, loc="best")
+    fig.alt_text = (
+        f"Learning curves: {metric} per epoch of {len(ends)} models, training dashed and "
+        "validation solid. At the last epoch: "
+        + "; ".join(f"{name} {y:.3f}" for name, (_, y, _) in ends.items())
+        + "."
+    )
     return fig
 
 
@@ -277,4 +286,17 @@ def robustness_panels(table: dict, rows: dict, *, title=None, reference=None) ->
         axes[r, 0].set_ylabel(f"{row_title}\ntest accuracy", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.alt_text = f"{title + '. ' if title else ''}Small multiples of test accuracy as damage " + (
+        "grows, one column per model and one row per kind of damage, a dashed line at the "
+        "ceiling of the modality left. "
+        + " ".join(
+            f"{row_title}, from clean to worst: "
+            + "; ".join(
+                f"{name} {results[steps[0]]:.2f} to {results[steps[-1]]:.2f}"
+                for name, results in table.items()
+            )
+            + "."
+            for row_title, (steps, _) in rows.items()
+        )
+    )
     return fig
