@@ -234,13 +234,18 @@ def run(name: str, output: pathlib.Path, quick: bool = False, overrides=None, lo
     """Train experiment ``name`` (shrunk by ``quick``, changed by ``overrides``), write its files.
 
     ``overrides`` is a dict of settings that replace :data:`EXPERIMENTS`'
-    (``"model"`` is merged key by key). Returns the log.
+    (``"model"`` is merged key by key); with ``"regime": "reference"``,
+    :data:`REFERENCE` is applied first (then ``quick``'s sizes, then the
+    rest). Returns the log.
     """
-    settings = settings_of(name, EXPERIMENTS, QUICK if quick else None)
+    settings = settings_of(name, EXPERIMENTS, None)
     overrides = dict(overrides or {})
-    if "model" in overrides:
-        overrides["model"] = {**settings.get("model", {}), **overrides["model"]}
-    settings = {**settings, **overrides}
+    layers = [REFERENCE] if overrides.get("regime") == "reference" else []
+    layers += [QUICK] if quick else []
+    for changes in [*layers, overrides]:
+        if "model" in changes:
+            changes = {**changes, "model": {**settings.get("model", {}), **changes["model"]}}
+        settings = {**settings, **changes}
     task = sort_of_clevr.SortOfClevrTask()
     data = splits_of(task, settings)
     train.set_seed(settings["seed"])
@@ -379,7 +384,7 @@ def _overrides(args) -> dict:
             f"--reference is the pixel Relation Network's regime: it needs --only "
             f"sort_of_clevr_cnn_rn; received --only {args.only}"
         )
-    overrides = dict(REFERENCE) if args.reference else {}
+    overrides = {"regime": "reference"} if args.reference else {}
     plain = ("minutes", "epochs", "patience", "train", "batch_size", "learning_rate")
     for key in (*plain, "questions_per_scene"):
         if getattr(args, key) is not None:
