@@ -172,6 +172,22 @@ def test_every_shipped_network_scores_what_its_log_says_on_fresh_scenes(name, fr
         assert abs(here["accuracy"] - there["accuracy"]) < 4 * spread + 1e-9, (kind, here, there)
 
 
+def test_the_shipped_state_networks_keep_the_chapters_claims():
+    # The chapter's claims on a fresh sample smaller than its own: each holds within three
+    # standard errors of this sample (one false alarm in about 700 draws where it holds).
+    test = SortOfClevrTask().generate(3000, seed=FRESH, images=False)
+    rn, mlp = (
+        experiments.scores(mt.experiments.load(f"sort_of_clevr_state_{name}")[0], test)
+        for name in ("rn", "mlp")
+    )
+    for kind, floor in (("relational", 0.90), ("non-relational", 0.98)):
+        assert rn[kind]["accuracy"] >= floor - 3 * rn[kind]["stderr"], (kind, rn[kind])
+    for kind in ("closest", "furthest"):
+        margin = 3 * np.hypot(rn[kind]["stderr"], mlp[kind]["stderr"])
+        gap = rn[kind]["accuracy"] - mlp[kind]["accuracy"]
+        assert gap >= 0.15 - margin, (kind, rn[kind], mlp[kind])
+
+
 def test_the_shipped_pixel_networks_read_the_shapes_as_the_chapter_says(fresh):
     rn, mlp = (
         experiments.scores(mt.experiments.load(name)[0], fresh)

@@ -13,7 +13,9 @@ still reaches the figures the chapter states.
   networks: ``segmentation_image_only`` and ``segmentation_cross_attention``
   (21 classes per pixel) and ``referring_cross_attention`` (one object's mask).
 * :mod:`~mmtutorial.experiments.sort_of_clevr` -- the relational-reasoning
-  chapter's three pixel networks on Sort-of-CLEVR.
+  chapter's three pixel networks and two state-description networks on
+  Sort-of-CLEVR (and ``sort_of_clevr_references.json``: the published
+  figures the chapter compares with, no model).
 * :mod:`~mmtutorial.experiments.transformers` -- the transformers chapter's
   comparisons on seeds 0 to 4: figures only (``transformers_seeds.json``),
   no model.
@@ -85,13 +87,24 @@ def package_version() -> str:
 
 
 def machine() -> str:
-    """The machine a training ran on, in words (CPU only: the package trains no GPU here)."""
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    device = f"GPU {gpus}" if gpus else "CPU only"
+    """The machine a training ran on, in words: processor, cores, GPUs, Python and TensorFlow."""
+    gpus = tf.config.list_physical_devices("GPU")
+    names = [tf.config.experimental.get_device_details(d).get("device_name", d.name) for d in gpus]
+    device = f"GPU {names}" if gpus else "CPU only"
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {device}, "
+        f"{platform.machine()}{_processor()}, {os.cpu_count()} cores, {device}, "
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}"
     )
+
+
+def _processor() -> str:
+    """`` (model name)`` of the processor where Linux says it, else nothing."""
+    try:
+        lines = pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f" ({names[0]})" if names else ""
 
 
 def settings_of(name: str, experiments: dict, quick: dict | None) -> dict:
