@@ -104,11 +104,27 @@ def test_the_layers_name_bad_arguments_and_shapes():
             r"learning_rate must be a positive number; received -1",
         ),
         ("state_rn", {"reduction": "max"}, r"reduction must be one of"),
+        ("cnn_rn", {"normalisation": "layer"}, r"normalisation must be one of .*'layer'"),
     ],
 )
 def test_the_builders_name_bad_arguments(builder, kwargs, message):
     with pytest.raises(ValueError, match=message):
         relational.BUILDERS[builder](**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("normalisation", "layer"),
+    [("instance", "GroupNormalization"), ("batch", "BatchNormalization"), ("none", None)],
+)
+def test_the_pixel_networks_take_the_normalisation_asked_for(normalisation, layer):
+    for builder in ("cnn_mlp", "cnn_rn"):
+        model = relational.BUILDERS[builder](normalisation=normalisation)
+        kinds = {type(model.get_layer(f"conv_{i}")).__name__ for i in range(4)}
+        assert kinds == {"Conv2D"}
+        norms = [model.get_layer(f"norm_{i}") for i in range(4)] if layer else []
+        assert all(type(norm).__name__ == layer for norm in norms)
+        if layer is None:
+            assert not any("norm" in each.name for each in model.layers)
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,29 @@ def test_without_images_everything_else_is_identical(task, split):
     np.testing.assert_array_equal(lean.labels, split.labels)
 
 
+def test_questions_per_scene_ask_several_questions_of_one_scene(task):
+    many = task.generate(45, seed=3, questions_per_scene=20)  # scenes of 20, 20 and 5 questions
+    scene_of = np.arange(45) // 20
+    for key in ("image", "state"):
+        first = many.features[key][[0, 20, 40]]
+        np.testing.assert_array_equal(many.features[key], first[scene_of])
+    assert not np.array_equal(many.centres[0], many.centres[20])
+    # the questions are drawn one by one, and answered on their own scene
+    assert len(np.unique(many.question_types[:20])) > 1
+    np.testing.assert_array_equal(
+        many.labels,
+        sort_of_clevr.answers_from_scene(
+            many.shapes, many.centres, many.colours, many.question_types
+        ),
+    )
+    lean = task.generate(45, seed=3, questions_per_scene=20, images=False)
+    np.testing.assert_array_equal(lean.features["state"], many.features["state"])
+    with pytest.raises(
+        ValueError, match=r"questions_per_scene must be an integer >= 1; received 0"
+    ):
+        task.generate(3, questions_per_scene=0)
+
+
 def _brute_force_answer(state_rows, colour, question_type, size=75):
     """The answer read off one scene's state description, one object at a time."""
     objects = {}

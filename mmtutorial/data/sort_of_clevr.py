@@ -333,17 +333,29 @@ class SortOfClevrTask(SquarePictures, Task):
         order = np.argsort(rng.random((n, 6)), axis=1)
         return np.take_along_axis(state, order[:, :, None], axis=1)
 
-    def generate(self, n: int, seed: int = 0, *, images: bool = True) -> SortOfClevrSplit:
-        """``n`` scenes with one question each; the same ``seed`` gives the same split.
+    def generate(
+        self, n: int, seed: int = 0, *, images: bool = True, questions_per_scene: int = 1
+    ) -> SortOfClevrSplit:
+        """``n`` questions, each about a scene; the same ``seed`` gives the same split.
 
         With ``images=False`` the split has no ``"image"`` feature (the
         pictures take most of the time and memory); everything else is
-        identical to the split with pictures.
+        identical to the split with pictures. With ``questions_per_scene=k``,
+        ``ceil(n / k)`` scenes are drawn and each is asked ``k`` questions,
+        each drawn as usual (consecutive rows share a scene; the last scene
+        may have fewer), as in the reference implementations, which ask 20
+        questions of every picture; ``k = 1`` (the default) gives every
+        question a scene of its own.
         """
-        images = _checks.boolean("images", images, owner=type(self).__name__)
+        owner = type(self).__name__
+        images = _checks.boolean("images", images, owner=owner)
+        per_scene = _checks.integer(
+            "questions_per_scene", questions_per_scene, minimum=1, owner=owner
+        )
         n, rng = self._generator(n, seed)
-        shapes = rng.integers(0, 2, (n, 6)).astype("int32")
-        centres = self._centres(n, rng)
+        scenes = -(-n // per_scene)
+        shapes = rng.integers(0, 2, (scenes, 6)).astype("int32")
+        centres = self._centres(scenes, rng)
         colours = rng.integers(0, 6, n).astype("int32")
         relational = rng.random(n) < self.relational_share
         types = (rng.integers(0, 3, n) + 3 * relational).astype("int32")
@@ -353,6 +365,13 @@ class SortOfClevrTask(SquarePictures, Task):
         }
         if images:
             features = {"image": self.render(shapes, centres), **features}
+        if per_scene > 1:  # every row of a scene's arrays, once per question about it
+            scene_of = np.arange(n) // per_scene
+            shapes, centres = shapes[scene_of], centres[scene_of]
+            features = {
+                key: value if key == "question" else value[scene_of]
+                for key, value in features.items()
+            }
         return SortOfClevrSplit(
             features=features,
             labels=answers_from_scene(shapes, centres, colours, types, self.image_size),

@@ -13,7 +13,9 @@ still reaches the figures the chapter states.
   networks: ``segmentation_image_only`` and ``segmentation_cross_attention``
   (21 classes per pixel) and ``referring_cross_attention`` (one object's mask).
 * :mod:`~mmtutorial.experiments.sort_of_clevr` -- the relational-reasoning
-  chapter's three pixel networks on Sort-of-CLEVR.
+  chapter's three pixel networks and two state-description networks on
+  Sort-of-CLEVR (and ``sort_of_clevr_references.json``: the published
+  figures the chapter compares with, no model).
 * :mod:`~mmtutorial.experiments.transformers` -- the transformers chapter's
   comparisons on seeds 0 to 4: figures only (``transformers_seeds.json``),
   no model.
@@ -85,13 +87,24 @@ def package_version() -> str:
 
 
 def machine() -> str:
-    """The machine a training ran on, in words (CPU only: the package trains no GPU here)."""
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    device = f"GPU {gpus}" if gpus else "CPU only"
+    """The machine a training ran on, in words: processor, cores, GPUs, Python and TensorFlow."""
+    gpus = tf.config.list_physical_devices("GPU")
+    names = [tf.config.experimental.get_device_details(d).get("device_name", d.name) for d in gpus]
+    device = f"GPU {names}" if gpus else "CPU only"
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {device}, "
+        f"{platform.machine()}{_processor()}, {os.cpu_count()} cores, {device}, "
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}"
     )
+
+
+def _processor() -> str:
+    """`` (model name)`` of the processor where Linux says it, else nothing."""
+    try:
+        lines = pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f" ({names[0]})" if names else ""
 
 
 def settings_of(name: str, experiments: dict, quick: dict | None) -> dict:
@@ -117,22 +130,27 @@ def write_result(output, name: str, record: dict, model=None) -> pathlib.Path:
     return output
 
 
-def script(module: str, doc: str, experiments, run):
+def script(module: str, doc: str, experiments, run, options=None):
     """The ``main(argv=None)`` of the experiment script ``module``: :func:`command_line` on its runs."""
 
     def main(argv=None):
-        return command_line(module, doc.splitlines()[0], experiments, run, argv)
+        return command_line(module, doc.splitlines()[0], experiments, run, argv, options)
 
     return main
 
 
-def command_line(module: str, description: str, experiments, run, argv=None) -> dict:
+def command_line(module: str, description: str, experiments, run, argv=None, options=None) -> dict:
     """The command line every experiment script shares: ``[--only NAME] [--quick --output DIR]``.
 
     ``experiments`` holds the names a run may choose; ``run(name, output,
     quick=...)`` trains one and returns its record. ``--quick`` (a tiny run,
     for the tests) is refused without an ``--output`` of the caller's own, so
-    that it never overwrites the shipped models. Returns name -> record.
+    that it never overwrites the shipped models. A script with settings of its
+    own passes ``options``, a pair of functions: ``add(parser)`` adds its
+    arguments, ``overrides(args)`` turns them into a dict of settings, which
+    ``run`` then receives as ``overrides=``; a run with any override is
+    refused the shipped folder too, so that a shipped log always holds the
+    settings its script names. Returns name -> record.
     """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--only", choices=sorted(experiments), help="train this one only")
@@ -144,10 +162,17 @@ def command_line(module: str, description: str, experiments, run, argv=None) -> 
         default=shipped,
         help="folder for the .keras and .json files (default: the package's results/)",
     )
+    if options is not None:
+        options[0](parser)
     args = parser.parse_args(argv)
-    if args.quick and args.output.resolve() == shipped:
-        parser.error(
-            "--quick would overwrite the shipped models; give --output a folder of your own"
-        )
+    extra = {} if options is None else {"overrides": options[1](args)}
+    for refused, why in (
+        (args.quick, "--quick"),
+        (extra.get("overrides"), "settings other than the script's"),
+    ):
+        if refused and args.output.resolve() == shipped:
+            parser.error(
+                f"{why} would overwrite the shipped models; give --output a folder of your own"
+            )
     names = [args.only] if args.only else list(experiments)
-    return {name: run(name, args.output, quick=args.quick) for name in names}
+    return {name: run(name, args.output, quick=args.quick, **extra) for name in names}

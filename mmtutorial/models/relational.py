@@ -72,7 +72,10 @@ def _pixel_inputs(owner, image_shape, question_dim):
     return image, question
 
 
-def _conv_stack(x, owner, filters, conv_layers, question=None):
+_NORMALISATIONS = ("instance", "batch", "none")
+
+
+def _conv_stack(x, owner, filters, conv_layers, question=None, normalisation="instance"):
     """``conv_layers`` 3 x 3 stride-2 convolutions of ``filters``, each channel normalised per picture.
 
     Instance normalisation (a ``GroupNormalization`` with one group per
@@ -82,20 +85,25 @@ def _conv_stack(x, owner, filters, conv_layers, question=None):
     normalisation over each position's channels, which on pictures that are
     background nearly everywhere kept the networks from reading them. With
     ``question``, each layer is FiLM-modulated by it (the normalisation then
-    has no scale and shift of its own).
+    has no scale and shift of its own). ``normalisation="batch"`` (the
+    reference implementations' choice) or ``"none"`` replace the instance
+    normalisation of a network without ``question``.
     """
+    normalisation = _checks.choice("normalisation", normalisation, _NORMALISATIONS, owner=owner)
     filters = _checks.integer("filters", filters, minimum=1, owner=owner)
     conv_layers = _checks.integer("conv_layers", conv_layers, minimum=1, owner=owner)
     x = keras.layers.Rescaling(1.0 / 255.0, name="scale")(x)
     for index in range(conv_layers):
         x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"conv_{index}")(x)
-        if question is None:
-            x = keras.layers.GroupNormalization(filters, name=f"norm_{index}")(x)
-        else:
+        if question is not None:
             x = keras.layers.GroupNormalization(
                 filters, center=False, scale=False, name=f"norm_{index}"
             )(x)
             x = SpatialFiLM(name=f"film_{index}")([x, question])
+        elif normalisation == "instance":
+            x = keras.layers.GroupNormalization(filters, name=f"norm_{index}")(x)
+        elif normalisation == "batch":
+            x = keras.layers.BatchNormalization(name=f"norm_{index}")(x)
         x = keras.layers.ReLU(name=f"relu_{index}")(x)
     return x
 
@@ -108,6 +116,7 @@ def build_cnn_mlp(
     filters=24,
     conv_layers=4,
     mlp_units=(128, 128),
+    normalisation="instance",
     learning_rate=1e-3,
     name="cnn_mlp",
 ):
@@ -117,7 +126,9 @@ def build_cnn_mlp(
     flattened (5 x 5 x 24 = 600 features), concatenated with the question,
     then ``mlp_units`` ReLU layers and a softmax over the answers. Any relation
     between two objects must be learned separately for every pair of
-    positions the two could occupy.
+    positions the two could occupy. ``normalisation``: ``"instance"`` (each
+    channel of each picture), ``"batch"`` or ``"none"`` after every
+    convolution.
 
     Returns:
         A compiled ``keras.Model`` with inputs ``"image"`` (uint8 or float,
@@ -127,7 +138,7 @@ def build_cnn_mlp(
     _common_checks(owner, num_classes, learning_rate)
     image, question = _pixel_inputs(owner, image_shape, question_dim)
     mlp_units = layer_widths("mlp_units", mlp_units, owner)
-    x = _conv_stack(image, owner, filters, conv_layers)
+    x = _conv_stack(image, owner, filters, conv_layers, normalisation=normalisation)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Concatenate(name="with_question")([x, question])
     inputs = {"image": image, "question": question}
@@ -144,14 +155,16 @@ def build_cnn_relation_network(
     g_units=(64, 64, 64),
     f_units=(64,),
     reduction="mean",
+    normalisation="instance",
     learning_rate=1e-3,
     name="cnn_rn",
 ):
     """CNN + Relation Network: ``g`` over all pairs of feature-map cells with the question, then ``f``.
 
-    The CNN is :func:`build_cnn_mlp`'s; each of its ``h * w`` cells, with its
-    coordinates (:class:`CellObjects`), is an object of a
-    :class:`RelationNetwork`; ``f`` is ``f_units`` ReLU layers and a softmax.
+    The CNN is :func:`build_cnn_mlp`'s (``normalisation`` as there); each
+    of its ``h * w`` cells, with its coordinates (:class:`CellObjects`), is
+    an object of a :class:`RelationNetwork`; ``f`` is ``f_units`` ReLU layers
+    and a softmax.
     Memory of the pairwise part: ``batch x (h * w)**2 x max(g_units)``
     floats per layer.
 
@@ -163,7 +176,7 @@ def build_cnn_relation_network(
     image, question = _pixel_inputs(owner, image_shape, question_dim)
     f_units = layer_widths("f_units", f_units, owner)
     relation = RelationNetwork(layer_widths("g_units", g_units, owner), reduction, name="relation")
-    x = _conv_stack(image, owner, filters, conv_layers)
+    x = _conv_stack(image, owner, filters, conv_layers, normalisation=normalisation)
     objects = CellObjects(name="cells")(x)
     x = relation([objects, question])
     inputs = {"image": image, "question": question}
