@@ -92,7 +92,7 @@ catalogues: $(STAMP)
 ENVIRONMENT := _build/.doctrees/environment.pickle
 notebooks: $(STAMP) _build/.sources
 	@if [ ! -f $(ENVIRONMENT) ] || [ -n "$$(find book/*.ipynb book/*.md book/*.bib _config.yml \
-		_toc.yml -newer $(ENVIRONMENT) -print -quit)" ]; then \
+		_toc.yml locales -type f ! -name '*.mo' -newer $(ENVIRONMENT) -print -quit)" ]; then \
 		$(MAKE) --no-print-directory book; \
 	else \
 		$(BIN)/python book/_ext/reader_notebooks.py _build; \

@@ -403,15 +403,15 @@ def test_a_reader_notebook_shows_numbers_links_and_collapsed_solutions(
     assert opened, "clicking the solutions' summary did not open them"
 
 
+def search_finished(page):
+    page.wait_for_function(
+        "() => document.querySelector('#search-results .search-summary')?.textContent.length > 0",
+        timeout=30_000,
+    )
+
+
 def test_search_finds_fusion(browser, built_book):
     ARTIFACTS.mkdir(exist_ok=True)
-
-    def search_finished(page):
-        page.wait_for_function(
-            "() => document.querySelector('#search-results .search-summary')?.textContent.length > 0",
-            timeout=30_000,
-        )
-
     page, visit = open_page(browser, built_book, "search.html?q=fusion", ready=search_finished)
     results = page.locator("#search-results ul.search > li")
     count = results.count()
@@ -423,6 +423,22 @@ def test_search_finds_fusion(browser, built_book):
     assert any("fusion" in text.lower() for text in found), f"no result mentions fusion: {found}"
     assert not visit.errors, f"JavaScript console errors on the search page: {visit.errors}"
     assert not visit.refused, f"the search page asked for files outside the build: {visit.refused}"
+
+
+def test_the_chinese_search_finds_a_chinese_word(browser, built_book, chinese_book):
+    """Sphinx indexes the Chinese pages' words with jieba; without it only Latin words are found."""
+    word = "正文"  # in the intro's note that code stays English, translated in every branch
+    page, visit = open_page(
+        browser,
+        built_book,
+        f"zh_CN/search.html?q={urllib.parse.quote(word)}",
+        ready=search_finished,
+    )
+    results = page.locator("#search-results ul.search > li")
+    found = [results.nth(index).inner_text() for index in range(results.count())]
+    page.context.close()
+    assert found, f"searching the Chinese edition for {word!r} found nothing"
+    assert not visit.errors, f"JavaScript console errors on the Chinese search page: {visit.errors}"
 
 
 def test_index_sends_the_reader_to_the_intro(browser, built_book):
