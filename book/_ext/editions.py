@@ -12,6 +12,15 @@ page has the same name in both. This extension, loaded by both builds:
   ``hreflang``, WCAG 3.1.2), and its title tells what it does in that language;
 * adds ``<link rel="alternate" hreflang="...">`` for both editions to every
   page's head, so search engines and browsers know the pair;
+* lets a translated message use the page's glued values: Sphinx parses each
+  translation as a document of its own (``sphinx.transforms.i18n.
+  publish_msgstr``), in which MyST-NB's glue roles look for the values in that
+  small document's own notebook client, which has none, and warn "No key ...
+  found in glue data for this document". In a translated build the lookup falls
+  back to the values MyST-NB saved for the page being read
+  (``jupyter_execute/<page>.glue.json``, written when the page was parsed,
+  before Sphinx translates it), so ``{glue:text}`` shows the same value, with
+  the same format, as on the English page;
 * sets the Sphinx tag ``zh_CN`` in the Chinese build, so a page can hold a
   paragraph only the Chinese edition shows (``{only} zh_CN``): the intro's note
   that code, comments and program output stay in English. Sphinx's gettext
@@ -21,6 +30,8 @@ page has the same name in both. This extension, loaded by both builds:
 
 from __future__ import annotations
 
+import functools
+import json
 import pathlib
 
 from sphinx.application import Sphinx
@@ -63,6 +74,60 @@ def _config_inited(app: Sphinx, config) -> None:
     config.html_theme_options = options
     if is_chinese(app):
         app.tags.add(CHINESE)
+        _translated_glue()
+
+
+def _page_glue(env) -> dict:
+    """The glued values MyST-NB saved for the page being read (empty when it glued none)."""
+    outdir = pathlib.Path(env.app.outdir)
+    path = (
+        outdir.parent / "jupyter_execute" / f"{env.docname}.glue.json"
+    )
+    return (
+        json.loads(path.read_text(encoding="utf-8"))
+        if path.exists()
+        else {}
+    )
+
+
+def _glue_with_page_fallback(retrieve):
+    """MyST-NB's ``retrieve_glue_data``, falling back to the page's values (see the module)."""
+    from myst_nb.core.variables import RetrievalError, VariableOutput
+
+    @functools.wraps(retrieve)
+    def retrieve_glue_data(document, key):
+        try:
+            return retrieve(document, key)
+        except RetrievalError:
+            env = getattr(document.settings, "env", None)
+            glued = (
+                _page_glue(env)
+                if env is not None and env.docname
+                else {}
+            )
+            if key not in glued:
+                raise
+            return VariableOutput(
+                data=glued[key]["data"],
+                metadata=glued[key].get("metadata", {}),
+                nb_renderer=document.get("nb_renderer"),
+                vtype="glue",
+            )
+
+    retrieve_glue_data.page_fallback = True
+    return retrieve_glue_data
+
+
+def _translated_glue() -> None:
+    from myst_nb.ext.glue import directives, roles
+
+    for module in (roles, directives):
+        if not getattr(
+            module.retrieve_glue_data, "page_fallback", False
+        ):
+            module.retrieve_glue_data = _glue_with_page_fallback(
+                module.retrieve_glue_data
+            )
 
 
 def other_edition_url(
