@@ -5,7 +5,8 @@ every prose message Sphinx's gettext builder extracts from the English sources;
 ``tools/translation.py`` fills, checks and refreshes them and builds the Chinese
 HTML into ``_build/html/zh_CN`` from the English build's jupyter-cache.
 
-Three kinds of test here:
+Three kinds of test here (completeness, freshness and the build's are marked
+``book``, so ``make test-fast`` leaves them out):
 
 * the catalogues against the English sources and the markup rules (no build);
 * the Chinese build, from the session's English build (``chinese_build`` in
@@ -67,6 +68,7 @@ def test_there_is_a_catalogue_for_every_page():
     )
 
 
+@pytest.mark.book
 @pytest.mark.parametrize("page", PAGES)
 def test_every_message_is_translated_and_none_is_fuzzy(page):
     """The translation is complete: fails, naming what is left, until every message is done."""
@@ -120,12 +122,14 @@ def english_templates(tmp_path_factory):
     return folder / "gettext"
 
 
+@pytest.mark.book
 def test_every_catalogue_holds_every_message_of_its_english_page(english_templates):
     """An English edit not yet merged into the catalogues (`make catalogues`) fails here."""
     found = translation.outdated(english_templates)
     assert not found, "catalogues older than their English source:\n" + "\n".join(found)
 
 
+@pytest.mark.book
 def test_an_outdated_catalogue_is_named_with_its_chapter(english_templates, tmp_path):
     locale = tmp_path / "LC_MESSAGES"
     shutil.copytree(translation.LOCALE, locale)

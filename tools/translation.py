@@ -286,7 +286,11 @@ def build(build_dir: pathlib.Path, *, strict: bool = True) -> int:
     work = build_dir / LANGUAGE
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     baseurl = config["html"]["baseurl"].rstrip("/") + "/"
+    # The book's title, as the intro's first heading is translated (English until it is).
+    intro = read(catalogue("intro"))
+    title = next((m.string for m in intro if m.id == config["title"] and not m.fuzzy), "")
     overrides = {
+        "html_title": title or config["title"],
         "language": LANGUAGE,
         "locale_dirs": [str(LOCALES)],
         "gettext_compact": False,

@@ -60,9 +60,14 @@ def is_chinese(app: Sphinx) -> bool:
 
 
 def _config_inited(app: Sphinx, config) -> None:
+    here = pathlib.Path(__file__).parent
     config.templates_path = [
         *config.templates_path,
-        str(pathlib.Path(__file__).parent / "templates"),
+        str(here / "templates"),
+    ]
+    config.html_static_path = [
+        *config.html_static_path,
+        str(here / "static"),
     ]
     options = dict(config.html_theme_options or {})
     end = options.get(
@@ -161,6 +166,7 @@ def _page_context(
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited)
+    app.add_css_file("editions.css")
     app.connect("html-page-context", _page_context)
     return {
         "version": "1.0",
