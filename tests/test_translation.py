@@ -322,9 +322,19 @@ def test_glossary_links_of_the_chinese_pages_reach_the_chinese_glossary(chinese_
 
 def test_the_theme_speaks_chinese(chinese_book):
     page = (chinese_book / "book" / "code_walkthrough.html").read_text(encoding="utf-8")
-    # pydata-sphinx-theme's search box, sphinx-book-theme's buttons, Sphinx's own labels.
-    for label in ("搜索", "下载此页面", "全屏模式"):
+    # pydata-sphinx-theme's search box, sphinx-book-theme's buttons, then the labels their
+    # catalogues lack (locales/theme) and those their templates write in English (editions.py).
+    for label in (
+        "搜索",
+        "下载此页面",
+        "全屏模式",
+        "颜色模式",
+        "启动于 Colab",
+        "显示或隐藏主侧边栏",
+    ):
         assert label in page, f"the theme's label {label!r} is missing from the Chinese page"
+    for english in ("Launch on", "Color mode", "Toggle primary sidebar", 'aria-label="Main"'):
+        assert english not in page, f"the Chinese page still says {english!r}"
 
 
 def test_only_the_chinese_intro_says_that_code_stays_english(built_book, chinese_book):

@@ -292,14 +292,15 @@ def build(build_dir: pathlib.Path, *, strict: bool = True) -> int:
     overrides = {
         "html_title": title or config["title"],
         "language": LANGUAGE,
-        "locale_dirs": [str(LOCALES)],
+        # The catalogues of the pages, then the theme's labels its own catalogues lack.
+        "locale_dirs": [str(LOCALES), str(LOCALES / "theme")],
         "gettext_compact": False,
         "nitpicky": True,
         "nb_execution_cache_path": str(build_dir / ".jupyter_cache"),
         # Canonical links and the reader notebooks' links point at the Chinese pages.
         "html_baseurl": f"{baseurl}{LANGUAGE}/",
         # The launch buttons open <branch>/zh_CN/book/<chapter>.ipynb (book.yml publishes it).
-        "html_theme_options": {"path_to_docs": LANGUAGE},
+        "html_theme_options": {"path_to_docs": LANGUAGE, "search_bar_text": "搜索本书……"},
     }
     start = time.perf_counter()
     code = _sphinx("html", work / "html", overrides, strict=strict)

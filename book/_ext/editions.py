@@ -21,6 +21,11 @@ page has the same name in both. This extension, loaded by both builds:
   (``jupyter_execute/<page>.glue.json``, written when the page was parsed,
   before Sphinx translates it), so ``{glue:text}`` shows the same value, with
   the same format, as on the English page;
+* gives the theme's labels that its Chinese catalogues lack, or that its
+  templates write in English, their Chinese: sphinx-book-theme's gaps from
+  ``locales/theme/zh_CN/LC_MESSAGES/booktheme.po`` (added after the theme's own
+  catalogue, so it only fills gaps), and the templates' fixed English names
+  (``TEMPLATE_LABELS``) replaced in the written pages;
 * sets the Sphinx tag ``zh_CN`` in the Chinese build, so a page can hold a
   paragraph only the Chinese edition shows (``{only} zh_CN``): the intro's note
   that code, comments and program output stay in English. Sphinx's gettext
@@ -53,6 +58,16 @@ EDITIONS = {
     },
 }
 TEMPLATE = "language-switch.html"
+#: Names sphinx-book-theme's templates write in English whatever the language
+#: (components/toggle-*-sidebar.html, sbt-sidebar-nav.html, layout.html), and their Chinese.
+TEMPLATE_LABELS = {
+    'title="Toggle primary sidebar"': 'title="显示或隐藏主侧边栏"',
+    'title="Toggle secondary sidebar"': 'title="显示或隐藏次侧边栏"',
+    '<nav class="bd-links bd-docs-nav" aria-label="Main">': (
+        '<nav class="bd-links bd-docs-nav" aria-label="全书导航">'
+    ),
+    '<nav aria-label="Page">': '<nav aria-label="本页导航">',
+}
 
 
 def is_chinese(app: Sphinx) -> bool:
@@ -80,6 +95,7 @@ def _config_inited(app: Sphinx, config) -> None:
     if is_chinese(app):
         app.tags.add(CHINESE)
         _translated_glue()
+        _theme_catalogue(app)
 
 
 def _page_glue(env) -> dict:
@@ -135,6 +151,40 @@ def _translated_glue() -> None:
             )
 
 
+def _theme_catalogue(app: Sphinx) -> None:
+    """sphinx-book-theme's labels its zh_CN catalogue lacks, compiled and added after it."""
+    from babel.messages import mofile, pofile
+
+    for folder in app.config.locale_dirs:
+        base = pathlib.Path(app.srcdir) / folder
+        po = base / CHINESE / "LC_MESSAGES" / "booktheme.po"
+        if not po.exists():
+            continue
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = pofile.read_po(source, locale=CHINESE)
+            with mo.open("wb") as target:
+                mofile.write_mo(target, catalog)
+        app.add_message_catalog("booktheme", str(base))
+
+
+def _label_templates(app: Sphinx, exception: Exception | None) -> None:
+    if (
+        exception is not None
+        or app.builder.format != "html"
+        or not is_chinese(app)
+    ):
+        return
+    for path in pathlib.Path(app.outdir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        fixed = text
+        for english, chinese in TEMPLATE_LABELS.items():
+            fixed = fixed.replace(english, chinese)
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
+
+
 def other_edition_url(
     pagename: str, target_uri: str, chinese: bool
 ) -> str:
@@ -167,6 +217,7 @@ def _page_context(
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited)
     app.add_css_file("editions.css")
+    app.connect("build-finished", _label_templates)
     app.connect("html-page-context", _page_context)
     return {
         "version": "1.0",
