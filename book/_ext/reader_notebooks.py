@@ -210,7 +210,9 @@ class Book:
             c.key: c for c in env.domaindata["cite"]["citations"]
         }
         self._glue = {}
-        self.language = env.config.language or "en"
+        # The build's language: a translated build takes the prose from its catalogues.
+        config = getattr(env, "config", None)
+        self.language = getattr(config, "language", None) or "en"
         self._catalogues = {}
 
     def catalogue(self, docname):
