@@ -16,12 +16,14 @@ export PYTHONHASHSEED := 0
 # `make lab` unsets it, so a reader there sees a line per epoch.
 export MMTUTORIAL_QUIET := 1
 
-.PHONY: book notebooks test test-fast test-backends test-hosted check-seeds bench bench-quick lint format lab lock clean help
+.PHONY: book catalogues notebooks test test-fast test-backends test-hosted check-seeds bench bench-quick lint format lab lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test   run the whole test suite (sets up .venv first)"
+	@echo "make catalogues  refresh the Chinese edition's catalogues (locales/zh_CN) from the English"
+	@echo "                 sources and report what is untranslated or fuzzy, page by page"
 	@echo "make test-fast  the package's tests only, on two processes (no book build, browser, notebooks, JAX run or hosted run)"
 	@echo "make test-backends  every layer and fit on Keras's JAX backend (make test runs a representative subset; slow)"
 	@echo "make test-hosted  every chapter installed and run as on Colab, offline (slow)"
@@ -67,11 +69,21 @@ _build/.sources: $(STAMP) $(PACKAGE_FILES)
 	mkdir -p _build
 	@touch $@
 
+# The English book, then the Chinese edition (tools/translation.py build) into
+# _build/html/zh_CN from the same jupyter-cache: no chapter executes twice.
 book: $(STAMP) _build/.sources
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BIN)/python -m tools.translation build _build
 	@echo
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
-	@echo "The reader notebooks are in $(CURDIR)/_build/notebooks"
+	@echo "The Chinese edition is at $(CURDIR)/_build/html/zh_CN/index.html"
+	@echo "The reader notebooks are in $(CURDIR)/_build/notebooks (Chinese: _build/notebooks/zh_CN)"
+
+# The Chinese edition's catalogues (locales/zh_CN/LC_MESSAGES/<page>.po) after English edits:
+# Sphinx's gettext builder extracts the prose (no execution), sphinx-intl merges it into
+# the catalogues, and the check names each page with untranslated or fuzzy messages.
+catalogues: $(STAMP)
+	$(BIN)/python -m tools.translation catalogues
 
 # The reader notebooks (book/_ext/reader_notebooks.py): every build writes them with the
 # HTML. This target regenerates them from the last build's environment alone, and builds
@@ -80,7 +92,7 @@ book: $(STAMP) _build/.sources
 ENVIRONMENT := _build/.doctrees/environment.pickle
 notebooks: $(STAMP) _build/.sources
 	@if [ ! -f $(ENVIRONMENT) ] || [ -n "$$(find book/*.ipynb book/*.md book/*.bib _config.yml \
-		_toc.yml -newer $(ENVIRONMENT) -print -quit)" ]; then \
+		_toc.yml locales -type f ! -name '*.mo' -newer $(ENVIRONMENT) -print -quit)" ]; then \
 		$(MAKE) --no-print-directory book; \
 	else \
 		$(BIN)/python book/_ext/reader_notebooks.py _build; \

@@ -254,6 +254,50 @@ def book_build(tmp_path_factory, chapter_runs):
     return BuiltBook(output / "_build" / "html", before, after, result.stdout + result.stderr)
 
 
+@dataclasses.dataclass
+class ChineseBuild:
+    html: pathlib.Path  # <build>/html/zh_CN, beside the English pages
+    notebooks: pathlib.Path  # <build>/notebooks/zh_CN
+    returncode: int
+    log: str
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def chinese_build(book_build):
+    """The Chinese edition, built as ``make book`` builds it after the English book: from the
+    same jupyter-cache, with warnings as errors (``python -m tools.translation build``)."""
+    build = book_build.html.parent
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("MPLBACKEND", None)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.translation", "build", str(build)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    return ChineseBuild(
+        build / "html" / "zh_CN",
+        build / "notebooks" / "zh_CN",
+        result.returncode,
+        result.stdout + result.stderr,
+        time.perf_counter() - start,
+    )
+
+
+@pytest.fixture(scope="session")
+def chinese_book(chinese_build):
+    """The Chinese edition's HTML folder, once its build passed."""
+    if chinese_build.returncode != 0:
+        pytest.fail(
+            f"the Chinese edition's build failed:\n{chinese_build.log[-6000:]}", pytrace=False
+        )
+    return chinese_build.html
+
+
 @pytest.fixture(scope="session")
 def built_book(book_build):
     """The built book's HTML folder; tests/test_book.py and tests/test_browser.py share it."""

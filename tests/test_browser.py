@@ -22,8 +22,12 @@ Lighthouse's accessibility audit; npm's `axe-core`, pinned by
 package-lock.json and installed by `make test`) audits every page in the light
 and in the dark theme: no serious or critical violation may remain.
 
-Screenshots of the intro, the walkthrough and the search results go to
-test-artifacts/.
+The Chinese edition (``_build/html/zh_CN``, built by the ``chinese_build``
+fixture of conftest.py as ``make book`` builds it) is part of the build folder,
+so every check visits its pages too.
+
+Screenshots of the intro, the walkthrough, the Chinese intro and the search
+results go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -49,8 +53,16 @@ ORIGIN = "https://mmtutorial-book.invalid"
 VIEWPORT = {"width": 1280, "height": 800}
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 THEMES = ("light", "dark")
-NOTEBOOK_PAGES = sorted(f"book/{path.stem}.html" for path in (ROOT / "book").glob("*.ipynb"))
-SCREENSHOTS = {"book/intro.html": "intro.png", "book/code_walkthrough.html": "code_walkthrough.png"}
+ENGLISH_NOTEBOOK_PAGES = sorted(
+    f"book/{path.stem}.html" for path in (ROOT / "book").glob("*.ipynb")
+)
+# The Chinese edition's pages have the same names under zh_CN/.
+NOTEBOOK_PAGES = ENGLISH_NOTEBOOK_PAGES + [f"zh_CN/{page}" for page in ENGLISH_NOTEBOOK_PAGES]
+SCREENSHOTS = {
+    "book/intro.html": "intro.png",
+    "book/code_walkthrough.html": "code_walkthrough.png",
+    "zh_CN/book/intro.html": "zh_CN_intro.png",
+}
 # What TensorFlow, absl and Python write when something goes wrong or is merely chatty.
 NOISE = (
     "Traceback",
@@ -216,7 +228,9 @@ def reader_pages(built_book):
         for path in built_book.rglob("*.html")
         if "_static" not in path.relative_to(built_book).parts and not is_redirect(path)
     )
-    pages.remove("search.html")
+    for search in ("search.html", "zh_CN/search.html"):
+        if search in pages:
+            pages.remove(search)
     return pages
 
 
@@ -233,8 +247,8 @@ def axe_available():
 
 
 @pytest.fixture(scope="session")
-def visits(browser, built_book):
-    """Every reader-facing page of the build, opened once in the light theme."""
+def visits(browser, built_book, chinese_book):
+    """Every reader-facing page of the build, both editions, opened once in the light theme."""
     ARTIFACTS.mkdir(exist_ok=True)
     result = {}
     for address in reader_pages(built_book):
@@ -250,7 +264,7 @@ def visits(browser, built_book):
 
 
 @pytest.fixture(scope="session")
-def dark_audits(browser, built_book, axe_available):
+def dark_audits(browser, built_book, chinese_book, axe_available):
     """axe-core's findings on every reader-facing page in the dark theme: address -> (theme, findings)."""
     result = {}
     for address in reader_pages(built_book):
@@ -265,7 +279,7 @@ def failures(visits, check):
 
 
 def test_every_chapter_page_is_visited(visits):
-    missing = {"book/intro.html", *NOTEBOOK_PAGES} - set(visits)
+    missing = {"book/intro.html", "zh_CN/book/intro.html", *NOTEBOOK_PAGES} - set(visits)
     assert not missing, f"pages missing from the build: {sorted(missing)}"
 
 
@@ -389,15 +403,15 @@ def test_a_reader_notebook_shows_numbers_links_and_collapsed_solutions(
     assert opened, "clicking the solutions' summary did not open them"
 
 
+def search_finished(page):
+    page.wait_for_function(
+        "() => document.querySelector('#search-results .search-summary')?.textContent.length > 0",
+        timeout=30_000,
+    )
+
+
 def test_search_finds_fusion(browser, built_book):
     ARTIFACTS.mkdir(exist_ok=True)
-
-    def search_finished(page):
-        page.wait_for_function(
-            "() => document.querySelector('#search-results .search-summary')?.textContent.length > 0",
-            timeout=30_000,
-        )
-
     page, visit = open_page(browser, built_book, "search.html?q=fusion", ready=search_finished)
     results = page.locator("#search-results ul.search > li")
     count = results.count()
@@ -409,6 +423,22 @@ def test_search_finds_fusion(browser, built_book):
     assert any("fusion" in text.lower() for text in found), f"no result mentions fusion: {found}"
     assert not visit.errors, f"JavaScript console errors on the search page: {visit.errors}"
     assert not visit.refused, f"the search page asked for files outside the build: {visit.refused}"
+
+
+def test_the_chinese_search_finds_a_chinese_word(browser, built_book, chinese_book):
+    """Sphinx indexes the Chinese pages' words with jieba; without it only Latin words are found."""
+    word = "正文"  # in the intro's note that code stays English, translated in every branch
+    page, visit = open_page(
+        browser,
+        built_book,
+        f"zh_CN/search.html?q={urllib.parse.quote(word)}",
+        ready=search_finished,
+    )
+    results = page.locator("#search-results ul.search > li")
+    found = [results.nth(index).inner_text() for index in range(results.count())]
+    page.context.close()
+    assert found, f"searching the Chinese edition for {word!r} found nothing"
+    assert not visit.errors, f"JavaScript console errors on the Chinese search page: {visit.errors}"
 
 
 def test_index_sends_the_reader_to_the_intro(browser, built_book):

@@ -122,8 +122,12 @@ def test_the_book_publishes_the_reader_notebooks_where_the_launch_buttons_point(
     upload = next(
         s for s in steps(build) if s.get("uses", "").startswith("actions/upload-artifact")
     )
-    assert upload["with"]["path"] == "_build/notebooks/*.ipynb"
-    assert "_build/notebooks/" in runs(build)  # every chapter's reader notebook was written
+    assert upload["with"]["path"].split() == [
+        "_build/notebooks/*.ipynb",
+        "_build/notebooks/zh_CN/*.ipynb",
+    ]
+    # Every chapter's reader notebook was written, in both editions.
+    assert "_build/notebooks/" in runs(build) and "_build/notebooks/zh_CN/" in runs(build)
     branch = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
     assert branch != "main", "the launch buttons would open the sources, not the reader notebooks"
     assert publish["env"]["BRANCH"] == branch
@@ -134,6 +138,8 @@ def test_the_book_publishes_the_reader_notebooks_where_the_launch_buttons_point(
     assert download["with"]["name"] == upload["with"]["name"]
     script = runs(publish)
     assert "book/" in script and 'git push --force origin "$BRANCH"' in script
+    # The Chinese pages' launch buttons open zh_CN/book/<chapter>.ipynb on the branch.
+    assert "zh_CN/book/" in script and "git add book/*.ipynb zh_CN/book/*.ipynb" in script
 
 
 def test_a_tag_publishes_with_trusted_publishing_after_the_tests():

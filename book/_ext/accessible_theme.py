@@ -76,9 +76,15 @@ _SECTION_TOGGLE = re.compile(
 )
 
 
+#: The section toggle's name, in the build's language (the Chinese edition: "应用的各节").
+SECTIONS_OF = {"en": "Sections of {title}", "zh_CN": "{title}的各节"}
+_language = "en"
+
+
 def _name_section_toggle(match: re.Match) -> str:
     title = unescape(re.sub(r"<[^>]+>", "", match.group(2))).strip()
-    label = escape(f"Sections of {title}", quote=True)
+    words = SECTIONS_OF.get(_language, SECTIONS_OF["en"])
+    label = escape(words.format(title=title), quote=True)
     return f'{match.group(1)}<summary aria-label="{label}">'
 
 
@@ -103,6 +109,8 @@ def repair(html: str) -> tuple[str, int]:
 def repair_pages(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    global _language
+    _language = app.config.language or "en"
     pages = changed = 0
     for path in pathlib.Path(app.outdir).rglob("*.html"):
         text = path.read_text(encoding="utf-8")

@@ -27,6 +27,17 @@ writes, at the end of every build, one *reader notebook* per chapter into
   cleared, the kernel is a plain ``python3``, and the install cell stays the
   first code cell.
 
+In a translated build (the Chinese edition, ``language: zh_CN``), each
+paragraph, heading, list item and table cell of the markdown is first replaced
+by its translation from the page's gettext catalogue
+(``locales/<language>/LC_MESSAGES/<page>.po``, the one Sphinx translated the
+page from), found as Sphinx finds it: by the message's text, line breaks read
+as spaces; untranslated and fuzzy messages stay English, as on the page. The
+translated markup is then converted like the English, so its glossary terms
+and cross-references link to the translated edition (its ``html_baseurl``).
+The Chinese build writes ``_build/zh_CN/notebooks``, which ``python -m
+tools.translation build`` copies to ``_build/notebooks/zh_CN``.
+
 The markdown is parsed with myst-parser's own markdown-it-py parser (the one
 the build uses), so every role, directive and target is found as the token the
 build sees, never by a regular expression; the values come from Sphinx's
@@ -146,6 +157,33 @@ def _author_year(entry):
     return authors, entry.fields.get("year", "n.d.")
 
 
+def _message_key(text):
+    """A message as Sphinx looks it up in a catalogue: white space runs read as one space."""
+    return " ".join(text.split())
+
+
+class Catalogue:
+    """A page's translations: every translated, not fuzzy message of a gettext catalogue."""
+
+    def __init__(self, path):
+        from babel.messages import pofile
+
+        with open(path, "rb") as handle:
+            catalog = pofile.read_po(handle)
+        self.path = path
+        self.messages = {
+            _message_key(m.id): m.string
+            for m in catalog
+            if m.id
+            and isinstance(m.id, str)
+            and m.string
+            and not m.fuzzy
+        }
+
+    def get(self, text):
+        return self.messages.get(_message_key(text))
+
+
 class Book:
     """What the build resolved, as the reader notebooks need it (from a Sphinx environment)."""
 
@@ -172,6 +210,30 @@ class Book:
             c.key: c for c in env.domaindata["cite"]["citations"]
         }
         self._glue = {}
+        # The build's language: a translated build takes the prose from its catalogues.
+        config = getattr(env, "config", None)
+        self.language = getattr(config, "language", None) or "en"
+        self._catalogues = {}
+
+    def catalogue(self, docname):
+        """The page's :class:`Catalogue` in a translated build, else ``None``."""
+        if self.language == "en":
+            return None
+        if docname not in self._catalogues:
+            found = None
+            for folder in self.env.config.locale_dirs:
+                path = (
+                    pathlib.Path(str(self.env.srcdir))
+                    / folder
+                    / self.language
+                    / "LC_MESSAGES"
+                    / f"{docname}.po"
+                )
+                if path.exists():
+                    found = Catalogue(path)
+                    break
+            self._catalogues[docname] = found
+        return self._catalogues[docname]
 
     def url(self, docname, anchor=""):
         return f"{self.baseurl}{docname}.html" + (
@@ -334,8 +396,38 @@ class Chapter:
 
     # -- markdown ----------------------------------------------------------------------------
 
+    def translate(self, text, parser):
+        """``text`` with each block's inline text replaced by its translation, if it has one."""
+        catalogue = self.book.catalogue(self.docname)
+        if catalogue is None:
+            return text
+        starts = [0]
+        for line in text.splitlines(keepends=True):
+            starts.append(starts[-1] + len(line))
+        edits, begin = [], 0
+        for token in parser.parse(text):
+            if token.map is not None:
+                begin = max(begin, starts[token.map[0]])
+            if token.type != "inline" or not token.content.strip():
+                continue
+            translation = catalogue.get(token.content)
+            if translation is None:
+                continue
+            pattern = re.compile(
+                r"\s+".join(map(re.escape, token.content.split()))
+            )
+            found = pattern.search(text, begin)
+            if found is None:
+                continue
+            edits.append((*found.span(), translation))
+            begin = found.end()
+        for start, end, translation in sorted(edits, reverse=True):
+            text = text[:start] + translation + text[end:]
+        return text
+
     def markdown(self, text, parser):
-        """``text`` (MyST) as plain Jupyter Markdown."""
+        """``text`` (MyST) as plain Jupyter Markdown (translated first in a translated build)."""
+        text = self.translate(text, parser)
         tokens = parser.parse(text)
         starts = [0]
         for line in text.splitlines(keepends=True):
@@ -556,8 +648,23 @@ def setup(app):
     }
 
 
+def _from_environment(build_dir, html_dir):
+    pickled = build_dir / ".doctrees" / "environment.pickle"
+    with pickled.open("rb") as file:
+        env = pickle.load(file)
+    book = Book(env, build_dir, env.config.html_baseurl)
+    return write_all(book, html_dir=html_dir)
+
+
 def main(argv=None):
-    """``make notebooks``: the reader notebooks from a finished build, without rebuilding it."""
+    """``make notebooks``: the reader notebooks from a finished build, without rebuilding it.
+
+    The Chinese edition's too, when ``<build>/zh_CN`` holds its build: into
+    ``<build>/zh_CN/notebooks``, then copied to ``<build>/notebooks/zh_CN`` and
+    the Chinese pages' downloads (``<build>/html/zh_CN/_sources``).
+    """
+    import shutil
+
     argv = sys.argv[1:] if argv is None else argv
     build_dir = pathlib.Path(argv[0] if argv else "_build")
     pickled = build_dir / ".doctrees" / "environment.pickle"
@@ -565,15 +672,23 @@ def main(argv=None):
         raise SystemExit(
             f"{pickled} does not exist: run `make book` first"
         )
-    with pickled.open("rb") as file:
-        env = pickle.load(file)
-    book = Book(env, build_dir, env.config.html_baseurl)
     start = time.perf_counter()
-    written = write_all(book, html_dir=build_dir / "html")
+    written = _from_environment(build_dir, build_dir / "html")
     print(
         f"{len(written)} reader notebooks in {build_dir / FOLDER} "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    for edition in sorted(
+        build_dir.glob("*/.doctrees/environment.pickle")
+    ):
+        language = edition.parent.parent.name
+        work = build_dir / language
+        written = _from_environment(work, build_dir / "html" / language)
+        target = build_dir / FOLDER / language
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(work / FOLDER, target)
+        print(f"{len(written)} reader notebooks in {target}")
 
 
 if __name__ == "__main__":
