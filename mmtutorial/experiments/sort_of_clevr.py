@@ -230,29 +230,13 @@ def _stop_reason(settings, epochs, elapsed, last_epoch, since_best):
     return None
 
 
-def run(name: str, output: pathlib.Path, quick: bool = False, overrides=None, log=print) -> dict:
-    """Train experiment ``name`` (shrunk by ``quick``, changed by ``overrides``), write its files.
+def _train_until_stopped(model, data, settings, kinds, start, log):
+    """Fit epoch by epoch until the budget, the epoch count or patience stops it.
 
-    ``overrides`` is a dict of settings that replace :data:`EXPERIMENTS`'
-    (``"model"`` is merged key by key); with ``"regime": "reference"``,
-    :data:`REFERENCE` is applied first (then ``quick``'s sizes, then the
-    rest). Returns the log.
+    Returns the per-epoch log, the epochs run, the best epoch (mean of the
+    relational and non-relational validation accuracy), its weights (kept only
+    when ``settings`` has a patience) and the reason it stopped.
     """
-    settings = settings_of(name, EXPERIMENTS, None)
-    overrides = dict(overrides or {})
-    layers = [REFERENCE] if overrides.get("regime") == "reference" else []
-    layers += [QUICK] if quick else []
-    for changes in [*layers, overrides]:
-        if "model" in changes:
-            changes = {**changes, "model": {**settings.get("model", {}), **changes["model"]}}
-        settings = {**settings, **changes}
-    task = sort_of_clevr.SortOfClevrTask()
-    data = splits_of(task, settings)
-    train.set_seed(settings["seed"])
-    model = build(settings, task)
-    kinds = KindAccuracy(data["validation"])
-    log(f"training {name} on {settings['train']} questions an epoch, {settings} ...")
-    start = time.perf_counter()
     logged = {"questions_seen": [], "seconds": []}
     epochs, best, best_epoch, best_weights, stopped = 0, -1.0, 0, None, None
     while stopped is None:
@@ -286,6 +270,35 @@ def run(name: str, output: pathlib.Path, quick: bool = False, overrides=None, lo
         stopped = _stop_reason(
             settings, epochs, elapsed, time.perf_counter() - epoch_start, epochs - best_epoch
         )
+    return logged, epochs, best_epoch, best_weights, stopped
+
+
+def run(name: str, output: pathlib.Path, quick: bool = False, overrides=None, log=print) -> dict:
+    """Train experiment ``name`` (shrunk by ``quick``, changed by ``overrides``), write its files.
+
+    ``overrides`` is a dict of settings that replace :data:`EXPERIMENTS`'
+    (``"model"`` is merged key by key); with ``"regime": "reference"``,
+    :data:`REFERENCE` is applied first (then ``quick``'s sizes, then the
+    rest). Returns the log.
+    """
+    settings = settings_of(name, EXPERIMENTS, None)
+    overrides = dict(overrides or {})
+    layers = [REFERENCE] if overrides.get("regime") == "reference" else []
+    layers += [QUICK] if quick else []
+    for changes in [*layers, overrides]:
+        if "model" in changes:
+            changes = {**changes, "model": {**settings.get("model", {}), **changes["model"]}}
+        settings = {**settings, **changes}
+    task = sort_of_clevr.SortOfClevrTask()
+    data = splits_of(task, settings)
+    train.set_seed(settings["seed"])
+    model = build(settings, task)
+    kinds = KindAccuracy(data["validation"])
+    log(f"training {name} on {settings['train']} questions an epoch, {settings} ...")
+    start = time.perf_counter()
+    logged, epochs, best_epoch, best_weights, stopped = _train_until_stopped(
+        model, data, settings, kinds, start, log
+    )
     if best_weights is not None:
         model.set_weights(best_weights)
     seconds = time.perf_counter() - start
