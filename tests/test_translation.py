@@ -337,6 +337,18 @@ def test_the_theme_speaks_chinese(chinese_book):
         assert english not in page, f"the Chinese page still says {english!r}"
 
 
+def test_the_parts_of_the_chinese_table_of_contents_have_chinese_names(chinese_book):
+    """The sidebar's part captions ("Foundations", ...) come from _toc.yml and the intro's catalogue."""
+    for address in ("book/intro.html", "book/concepts.html"):
+        page = _page(chinese_book, address)
+        captions = [node.get_text(strip=True) for node in page.select("p.caption .caption-text")]
+        assert captions, f"{address}: no part captions in the sidebar"
+        english = [caption for caption in captions if not CJK.search(caption)]
+        assert not english, (
+            f"{address}: the table of contents still names parts in English: {english}"
+        )
+
+
 def test_only_the_chinese_intro_says_that_code_stays_english(built_book, chinese_book):
     english = (built_book / "book" / "intro.html").read_text(encoding="utf-8")
     chinese = (chinese_book / "book" / "intro.html").read_text(encoding="utf-8")

@@ -26,6 +26,11 @@ page has the same name in both. This extension, loaded by both builds:
   ``locales/theme/zh_CN/LC_MESSAGES/booktheme.po`` (added after the theme's own
   catalogue, so it only fills gaps), and the templates' fixed English names
   (``TEMPLATE_LABELS``) replaced in the written pages;
+* translates the parts' captions of the table of contents ("Foundations",
+  "Building it", ...): sphinx-external-toc inserts those toctrees with a
+  transform that runs after Sphinx's own translation transform, so Sphinx
+  extracts the captions into the root page's catalogue but never applies
+  them. Once the page is read, the captions are looked up in that catalogue;
 * sets the Sphinx tag ``zh_CN`` in the Chinese build, so a page can hold a
   paragraph only the Chinese edition shows (``{only} zh_CN``): the intro's note
   that code, comments and program output stay in English. Sphinx's gettext
@@ -169,6 +174,35 @@ def _theme_catalogue(app: Sphinx) -> None:
         app.add_message_catalog("booktheme", str(base))
 
 
+def _translate_captions(app: Sphinx, doctree) -> None:
+    """The toctrees' captions in the page's catalogue (see the module docstring)."""
+    if not is_chinese(app):
+        return
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    toctrees = [
+        node
+        for node in doctree.findall(addnodes.toctree)
+        if node.get("rawcaption")
+    ]
+    if not toctrees:
+        return
+    dirs = [
+        str(pathlib.Path(app.srcdir) / folder)
+        for folder in app.config.locale_dirs
+    ]
+    domain = docname_to_domain(
+        app.env.docname, app.config.gettext_compact
+    )
+    catalog, found = init_locale(dirs, app.config.language, domain)
+    if not found:
+        return
+    for node in toctrees:
+        node["caption"] = catalog.gettext(node["rawcaption"])
+
+
 def _label_templates(app: Sphinx, exception: Exception | None) -> None:
     if (
         exception is not None
@@ -218,6 +252,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited)
     app.add_css_file("editions.css")
     app.connect("build-finished", _label_templates)
+    app.connect("doctree-read", _translate_captions)
     app.connect("html-page-context", _page_context)
     return {
         "version": "1.0",
