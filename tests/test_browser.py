@@ -79,6 +79,11 @@ SETTLE = """async () => {
     await Promise.all(Array.from(document.images, (image) => image.decode().catch(() => null)));
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
     await document.fonts.ready;
+    // Bootstrap's buttons change colour with a 0.15 s transition; a theme applied as the
+    // page loads starts one, and a contrast audit during it reads a half-changed colour.
+    const finite = document.getAnimations().filter(
+        (animation) => animation.effect && animation.effect.getComputedTiming().iterations !== Infinity);
+    await Promise.all(finite.map((animation) => animation.finished.catch(() => null)));
 }"""
 INSPECT = """() => ({
     brokenImages: Array.from(document.images)
