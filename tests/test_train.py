@@ -23,6 +23,31 @@ def test_same_seed_gives_identical_weights_and_metrics(task, small):
     assert ha.history == hb.history
 
 
+
+def _traced_fit(task, split, monkeypatch=None):
+    """A seeded one-epoch fit; returns the model and how often Keras traced ``train_step``."""
+    mt.train.set_seed(3)
+    model = model_for(task)
+    traces = []
+    step = model.train_step
+    model.train_step = lambda data: traces.append(1) or step(data)
+    mt.train.fit(model, split, epochs=2, batch_size=16, seed=3)
+    return model, len(traces)
+
+
+def test_fit_traces_the_training_step_once_and_changes_no_weight(task, small, monkeypatch):
+    # mt.train.fit creates the optimizer's and metrics' variables first, so
+    # tf.function traces train_step once; left to Keras (the patched run),
+    # the step is traced again after the first trace created them.
+    built, once = _traced_fit(task, small)
+    monkeypatch.setattr(mt.train.fitting, "_build_before_tracing", lambda *args: None)
+    plain, twice = _traced_fit(task, small)
+    assert once == 1
+    assert twice >= 1
+    for a, b in zip(weights_of(built), weights_of(plain)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_another_seed_gives_other_weights(task, small):
     a, _ = _fit_once(task, small, seed=1)
     c, _ = _fit_once(task, small, seed=2)
