@@ -38,6 +38,7 @@ help:
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + " (set PYTHON=/path/to/python3.x)")'
+	@mkdir -p $(VENV) && date +%s > $(VENV)/.setup-start
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
@@ -49,6 +50,8 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	rm -rf $(VENV)/build-backend
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --dest $(VENV)/build-backend \
 		$$(grep -E '^setuptools==' requirements-lock.txt)
+	@# How long this set-up took: tests/conftest.py reports it among the suite's phases.
+	@echo $$(( $$(date +%s) - $$(cat $(VENV)/.setup-start) )) > $(VENV)/.setup-seconds
 	@touch $@
 
 # axe-core, the accessibility engine tests/test_browser.py injects into every page,
@@ -98,8 +101,11 @@ notebooks: $(STAMP) _build/.sources
 		$(BIN)/python book/_ext/reader_notebooks.py _build; \
 	fi
 
+# The seconds of each phase go to test-artifacts/test-phases.json, which `make bench`
+# adds to its figures for the Performance page.
+TEST_PHASES := test-artifacts/test-phases.json
 test: $(STAMP) $(NODE_STAMP) lint
-	$(BIN)/python -m pytest
+	MMTUTORIAL_TEST_PHASES=$(TEST_PHASES) $(BIN)/python -m pytest
 
 # Every chapter executes once: alone in an empty folder under nbval, a worker per CPU
 # core (MMTUTORIAL_NOTEBOOK_WORKERS=N to change it), while the unit tests run; the
@@ -132,7 +138,8 @@ check-seeds: $(STAMP)
 # Speed figures for the book's Performance page: writes benchmarks/results/$(BENCH_NAME).json.
 BENCH_NAME ?= cpu
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks --json benchmarks/results/$(BENCH_NAME).json
+	$(BIN)/python -m benchmarks --json benchmarks/results/$(BENCH_NAME).json \
+		$(if $(wildcard $(TEST_PHASES)),--test-phases $(TEST_PHASES))
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick

@@ -179,6 +179,7 @@ def pytest_collection_finish(session):
 def pytest_sessionfinish(session):
     if _CHAPTER_RUNS is not None:
         _CHAPTER_RUNS.close()
+    _write_phases()
 
 
 @pytest.fixture(scope="session")
@@ -318,6 +319,66 @@ def pytest_collection_modifyitems(config, items):
     if waiting:
         ids = {id(item) for item in waiting}
         items[:] = [item for item in items if id(item) not in ids] + waiting
+
+
+# ---------------------------------------------------------------------------------------------
+# The suite's phases, for the Performance page
+
+# A test belongs to the first of these phases whose marker it carries; tests with none are the
+# package's unit tests and doctests. A phase's seconds are the wall time of its tests, set-up
+# and teardown included, so the phases add up to the session (the chapters execute in the
+# background while the unit tests run: "notebooks" is what remained to wait for after them).
+PHASES = (
+    ("hosted", "hosted"),
+    ("backends", "JAX backend"),
+    ("browser", "browser"),
+    ("book", "book"),
+    ("notebooks", "notebooks"),
+)
+UNIT_PHASE = "unit tests and doctests"
+_PHASE_SECONDS = {}
+_SESSION_START = time.perf_counter()
+
+
+def phase_of(item):
+    for marker, phase in PHASES:
+        if item.get_closest_marker(marker) is not None:
+            return phase
+    return UNIT_PHASE
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.perf_counter()
+    yield
+    phase = phase_of(item)
+    _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + time.perf_counter() - start
+
+
+def phase_table(seconds_by_phase, session_seconds, setup_file=None):
+    """The phases in the order a run meets them, with the last set-up's seconds when recorded."""
+    phases = {}
+    if setup_file is not None and setup_file.exists():
+        phases["set-up (make's .venv, last run)"] = round(float(setup_file.read_text()), 1)
+    phases["collection and start-up"] = round(session_seconds - sum(seconds_by_phase.values()), 1)
+    for phase in (UNIT_PHASE, *(name for _, name in reversed(PHASES))):
+        if phase in seconds_by_phase:
+            phases[phase] = round(seconds_by_phase[phase], 1)
+    phases["pytest in all"] = round(session_seconds, 1)
+    return phases
+
+
+def _write_phases():
+    """Write the phases to ``MMTUTORIAL_TEST_PHASES`` (``make test`` sets it) for ``make bench``."""
+    path = os.environ.get("MMTUTORIAL_TEST_PHASES")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER") or not _PHASE_SECONDS:
+        return
+    phases = phase_table(
+        _PHASE_SECONDS, time.perf_counter() - _SESSION_START, ROOT / ".venv" / ".setup-seconds"
+    )
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(phases, indent=2) + "\n")
 
 
 def model_for(task, builder=None, **options):

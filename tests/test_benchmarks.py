@@ -404,3 +404,29 @@ def test_the_renderer_names_a_file_that_lacks_a_key(tmp_path):
     (tmp_path / "machine.json").write_text(json.dumps({"device": "CPU"}))
     with pytest.raises(Exception, match=r"machine\.json lacks the keys \['naive_samples_per_s'"):
         renderer.load(tmp_path)
+
+
+def test_the_suites_phases_add_up_to_the_session_and_reach_the_benchmark(tmp_path):
+    from conftest import UNIT_PHASE, phase_table
+
+    setup = tmp_path / ".setup-seconds"
+    setup.write_text("95\n")
+    phases = phase_table({"book": 60.0, UNIT_PHASE: 300.0, "notebooks": 200.0}, 600.0, setup)
+    assert list(phases) == [
+        "set-up (make's .venv, last run)",
+        "collection and start-up",
+        UNIT_PHASE,
+        "notebooks",
+        "book",
+        "pytest in all",
+    ]
+    assert phases["collection and start-up"] == 40.0 and phases["pytest in all"] == 600.0
+    assert phases["set-up (make's .venv, last run)"] == 95.0
+    written = tmp_path / "phases.json"
+    written.write_text(json.dumps(phases))
+    assert run.read_test_phases(written) == phases
+    written.write_text(json.dumps({"book": "slow"}))
+    with pytest.raises(SystemExit, match=r"phases\.json must map phase names to seconds"):
+        run.read_test_phases(written)
+    with pytest.raises(SystemExit, match=r"cannot read .*missing\.json"):
+        run.read_test_phases(tmp_path / "missing.json")

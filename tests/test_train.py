@@ -23,7 +23,6 @@ def test_same_seed_gives_identical_weights_and_metrics(task, small):
     assert ha.history == hb.history
 
 
-
 def _traced_fit(task, split, monkeypatch=None):
     """A seeded one-epoch fit; returns the model and how often Keras traced ``train_step``."""
     mt.train.set_seed(3)

@@ -69,7 +69,6 @@ def _labelled(split, name):
     return features, labels
 
 
-
 def _build_before_tracing(model, features, labels):
     """Create the optimizer's and the metrics' variables before Keras traces the training step.
 
