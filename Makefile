@@ -111,8 +111,9 @@ test: $(STAMP) $(NODE_STAMP) lint
 # core (MMTUTORIAL_NOTEBOOK_WORKERS=N to change it), while the unit tests run; the
 # book is then built from those executed notebooks (tests/conftest.py).
 
-# Every chapter installed and run as on a hosted service, from the index and from the
-# repository (tests/test_hosted.py; make test runs one representative chapter).
+# Every chapter installed and run as on a hosted service, the chapters taking the index
+# and the repository in turn, a hosted environment per CPU core (tests/test_hosted.py;
+# make test runs one representative chapter both ways).
 test-hosted: $(STAMP)
 	MMTUTORIAL_HOSTED_ALL=1 $(BIN)/python -m pytest tests/test_hosted.py
 

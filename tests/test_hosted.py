@@ -34,12 +34,19 @@ nbval, in a kernel of that environment. The index case runs the cell that
 index; the repository case runs the committed cell. Both must fail, with the
 cell's own error, for a version that does not exist.
 
-``make test`` runs one representative chapter; ``make test-hosted``
-(``MMTUTORIAL_HOSTED_ALL=1``) runs every chapter both ways (slow).
+``make test`` runs one representative chapter both ways. ``make test-hosted``
+(``MMTUTORIAL_HOSTED_ALL=1``) runs every chapter once, the chapters taking the
+index and the repository in turn, so each way installs about half of them:
+running every chapter twice checked nothing more (the install cell is the
+only difference) and took twice as long. Its chapters run a worker per CPU
+core, each worker with a hosted environment of its own
+(``MMTUTORIAL_HOSTED_WORKERS=N`` to change it), since a worker installs and
+uninstalls the package in its environment.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -63,7 +70,10 @@ VENV = pathlib.Path(sys.prefix)
 BACKEND = VENV / "build-backend"
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 REPRESENTATIVE = ROOT / "book" / "mathematics.ipynb"
-CHAPTERS = NOTEBOOKS if os.environ.get("MMTUTORIAL_HOSTED_ALL") else [REPRESENTATIVE]
+ALL = bool(os.environ.get("MMTUTORIAL_HOSTED_ALL"))
+CHAPTERS = [REPRESENTATIVE]  # both ways, in make test
+# make test-hosted: every chapter once, the index and the repository in turn.
+SOURCE_OF = {path: install_cell.SOURCES[k % 2] for k, path in enumerate(NOTEBOOKS)}
 VERSION = install_cell.package_version()
 MISSING = "9.9.9"
 # What a hosted kernel must not inherit from this test run or this machine.
@@ -155,6 +165,27 @@ def run(command, **kwargs):
     return result
 
 
+def new_environment(root):
+    """A virtual environment under ``root`` with ``.venv``'s packages but not mmtutorial's
+    install; returns its Python and its site-packages."""
+    packages = pathlib.Path(sysconfig.get_paths()["purelib"])
+    shared = root / "preinstalled"
+    shared.mkdir()
+    for entry in packages.iterdir():
+        if not is_mmtutorial(entry.name) and entry.name != "__pycache__":
+            (shared / entry.name).symlink_to(entry)
+    environment = root / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", environment])
+    python = environment / "bin" / "python"
+    site_packages = pathlib.Path(
+        run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
+    (site_packages / "00-preinstalled.pth").write_text(f"{shared}\n")
+    return python, site_packages
+
+
 @pytest.fixture(scope="module")
 def hosted(tmp_path_factory):
     if not sorted(BACKEND.glob("setuptools-*.whl")):
@@ -174,21 +205,7 @@ def hosted(tmp_path_factory):
     seconds["wheel and index"] = round(time.perf_counter() - start, 1)
 
     start = time.perf_counter()
-    packages = pathlib.Path(sysconfig.get_paths()["purelib"])
-    shared = root / "preinstalled"
-    shared.mkdir()
-    for entry in packages.iterdir():
-        if not is_mmtutorial(entry.name) and entry.name != "__pycache__":
-            (shared / entry.name).symlink_to(entry)
-    environment = root / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", environment])
-    python = environment / "bin" / "python"
-    site_packages = pathlib.Path(
-        run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
-        ).stdout.strip()
-    )
-    (site_packages / "00-preinstalled.pth").write_text(f"{shared}\n")
+    python, site_packages = new_environment(root)
     seconds["environment"] = round(time.perf_counter() - start, 1)
 
     start = time.perf_counter()
@@ -263,35 +280,104 @@ def reader_notebook(folder, chapter):
     return path
 
 
+@dataclasses.dataclass
+class HostedRun:
+    """One chapter run on a simulated hosted service, and what its install cell installed."""
+
+    chapter: pathlib.Path
+    source: str  # "index" or "repository"
+    result: subprocess.CompletedProcess
+    direct: dict | None  # the installed package's direct_url.json (None: nothing installed)
+
+
+def run_hosted(hosted, folder, chapter, source):
+    """Install from ``source`` and run the reader notebook of ``chapter`` in ``hosted``."""
+    hosted.uninstall()
+    path = reader_notebook(folder, chapter)
+    if source == "index":
+        notebook = with_install_cell(path, "index")
+    else:
+        notebook = nbformat.read(path, as_version=4)
+        assert install_cell.install_cell(notebook).source == install_cell.render("repository")
+    result = hosted.run_notebook(
+        notebook, f"{source}-{chapter.stem}", repository=source == "repository"
+    )
+    return HostedRun(chapter, source, result, hosted.installed())
+
+
+def check_hosted(run, head):
+    """The chapter passed, and its install cell installed the release from its source."""
+    name, source = run.chapter.name, run.source
+    assert passed(run.result), (
+        f"{name} failed on the simulated hosted service ({source}):\n{report(run.result)}"
+    )
+    direct = run.direct
+    assert direct is not None, "the chapter passed, but its install cell installed nothing"
+    if source == "index":
+        assert "vcs_info" not in direct, f"installed from {direct}, not from the index"
+    else:
+        assert direct.get("vcs_info", {}).get("requested_revision") == f"v{VERSION}", direct
+        assert direct["url"] == install_cell.repository_url(), direct
+        assert direct["vcs_info"]["commit_id"] == head, direct
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
 def test_a_chapter_installs_the_release_from_the_index_and_runs(hosted, reader_notebooks, chapter):
-    hosted.uninstall()
-    notebook = with_install_cell(reader_notebook(reader_notebooks, chapter), "index")
-    result = hosted.run_notebook(notebook, f"index-{chapter.stem}")
-    assert passed(result), (
-        f"{chapter.name} failed on the simulated hosted service (index):\n{report(result)}"
-    )
-    direct = hosted.installed()
-    assert direct is not None, "the chapter passed, but its install cell installed nothing"
-    assert "vcs_info" not in direct, f"installed from {direct}, not from the index"
+    check_hosted(run_hosted(hosted, reader_notebooks, chapter, "index"), hosted.head)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
 def test_a_chapter_installs_the_tagged_release_from_the_repository_and_runs(
     hosted, reader_notebooks, chapter
 ):
-    hosted.uninstall()
-    notebook = nbformat.read(reader_notebook(reader_notebooks, chapter), as_version=4)
-    assert install_cell.install_cell(notebook).source == install_cell.render("repository")
-    result = hosted.run_notebook(notebook, f"repository-{chapter.stem}", repository=True)
-    assert passed(result), (
-        f"{chapter.name} failed on the simulated hosted service (repository):\n{report(result)}"
+    check_hosted(run_hosted(hosted, reader_notebooks, chapter, "repository"), hosted.head)
+
+
+def hosted_workers():
+    """Environments run at once: ``MMTUTORIAL_HOSTED_WORKERS``, else one per CPU core."""
+    value = os.environ.get("MMTUTORIAL_HOSTED_WORKERS", "")
+    if value:
+        return max(1, int(value))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+@pytest.fixture(scope="module")
+def every_chapter_hosted(hosted, reader_notebooks):
+    """``make test-hosted``: every chapter once, a worker per environment, longest first."""
+    workers = hosted_workers()
+    environments = [hosted]
+    for k in range(1, workers):
+        root = hosted.root / f"worker-{k}"
+        root.mkdir()
+        (root / "home").mkdir()
+        python, site_packages = new_environment(root)
+        environments.append(
+            dataclasses.replace(hosted, root=root, python=python, site_packages=site_packages)
+        )
+    free = list(environments)
+    order = sorted(NOTEBOOKS, key=lambda path: -path.stat().st_size)
+
+    def job(chapter):
+        environment = free.pop()  # one job per environment at a time: the pool has as many
+        try:
+            return run_hosted(environment, reader_notebooks, chapter, SOURCE_OF[chapter])
+        finally:
+            free.append(environment)
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        runs = dict(zip(order, pool.map(job, order)))
+    hosted.seconds[f"every chapter, {workers} at once"] = round(time.perf_counter() - start, 1)
+    return runs
+
+
+if ALL:  # make test-hosted; make test runs only the representative chapter above
+
+    @pytest.mark.parametrize(
+        "chapter", NOTEBOOKS, ids=[f"{path.stem}-{SOURCE_OF[path]}" for path in NOTEBOOKS]
     )
-    direct = hosted.installed()
-    assert direct is not None, "the chapter passed, but its install cell installed nothing"
-    assert direct.get("vcs_info", {}).get("requested_revision") == f"v{VERSION}", direct
-    assert direct["url"] == install_cell.repository_url(), direct
-    assert direct["vcs_info"]["commit_id"] == hosted.head, direct
+    def test_every_chapter_installs_the_release_and_runs(every_chapter_hosted, hosted, chapter):
+        check_hosted(every_chapter_hosted[chapter], hosted.head)
 
 
 @pytest.mark.parametrize("source", install_cell.SOURCES)
