@@ -86,7 +86,12 @@ def _build_before_tracing(model, features, labels):
     if getattr(model, "optimizer", None) is None or model.optimizer.built:
         return  # not compiled, or fitted before: nothing left to create
     one = {key: np.asarray(value[:1]) for key, value in features.items()}
-    build(data_batch=(one, np.asarray(labels[:1])))
+    try:
+        build(data_batch=(one, np.asarray(labels[:1])))
+    except (RuntimeError, TypeError, ValueError, NotImplementedError):
+        # A model Keras cannot run symbolically still trains: its first trace
+        # creates the variables, as Keras does by default.
+        return
 
 
 def fit(
