@@ -670,9 +670,22 @@ def main(argv=None):
         help="the seconds of each phase of a `make test` run (test-artifacts/test-phases.json), "
         "recorded with the figures",
     )
+    parser.add_argument(
+        "--add-test-phases",
+        action="store_true",
+        help="measure nothing: add --test-phases to the figures already in --json",
+    )
     parser.add_argument("--samples", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests' run
     args = parser.parse_args(argv)
+    if args.add_test_phases:
+        if not (args.test_phases and args.json and args.json.is_file()):
+            parser.error("--add-test-phases needs --test-phases FILE and an existing --json FILE")
+        figures = json.loads(args.json.read_text())
+        figures["test_phases"] = read_test_phases(args.test_phases)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(table(figures))
+        return figures
     figures = measure(
         quick=args.quick or args.tiny,
         samples=args.samples,

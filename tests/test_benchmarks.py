@@ -430,3 +430,17 @@ def test_the_suites_phases_add_up_to_the_session_and_reach_the_benchmark(tmp_pat
         run.read_test_phases(written)
     with pytest.raises(SystemExit, match=r"cannot read .*missing\.json"):
         run.read_test_phases(tmp_path / "missing.json")
+
+
+def test_test_phases_can_be_added_to_a_full_run_afterwards(tmp_path, capsys):
+    figures = json.loads((RESULTS / "cpu.json").read_text())
+    results = tmp_path / "cpu.json"
+    results.write_text(json.dumps(figures))
+    phases = tmp_path / "test-phases.json"
+    phases.write_text(json.dumps({"unit tests and doctests": 300.0, "pytest in all": 900.0}))
+    run.main(["--add-test-phases", "--test-phases", str(phases), "--json", str(results)])
+    written = json.loads(results.read_text())
+    assert written["test_phases"] == {"unit tests and doctests": 300.0, "pytest in all": 900.0}
+    assert {key: written[key] for key in figures} == figures
+    with pytest.raises(SystemExit):
+        run.main(["--add-test-phases", "--json", str(results)])
