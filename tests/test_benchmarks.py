@@ -444,3 +444,18 @@ def test_test_phases_can_be_added_to_a_full_run_afterwards(tmp_path, capsys):
     assert {key: written[key] for key in figures} == figures
     with pytest.raises(SystemExit):
         run.main(["--add-test-phases", "--json", str(results)])
+
+
+def test_the_performance_pages_reading_of_the_profile_holds_for_every_committed_full_run():
+    # book/performance.md, "What holds the training step back": the step as model.fit
+    # runs it, batch in memory, is slower than the forward and backward passes.
+    checked = 0
+    for path in sorted(RESULTS.glob("*.json")):
+        figures = json.loads(path.read_text())
+        if figures.get("quick", True) or not figures.get("profile"):
+            continue
+        parts = {row["part"].split(",")[0]: row["ms_per_batch"] for row in figures["profile"]}
+        step, passes = parts["model.fit step"], parts["whole model"]
+        assert step > passes, (path.name, step, passes)
+        checked += 1
+    assert checked, "no full run with a profile in benchmarks/results"
