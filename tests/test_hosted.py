@@ -290,8 +290,9 @@ class HostedRun:
     direct: dict | None  # the installed package's direct_url.json (None: nothing installed)
 
 
-def run_hosted(hosted, folder, chapter, source):
-    """Install from ``source`` and run the reader notebook of ``chapter`` in ``hosted``."""
+def run_hosted(hosted, folder, chapter, source, *, label=""):
+    """Install from ``source`` and run the reader notebook of ``chapter`` in ``hosted``
+    (in a folder named after ``label``, the source and the chapter)."""
     hosted.uninstall()
     path = reader_notebook(folder, chapter)
     if source == "index":
@@ -300,7 +301,7 @@ def run_hosted(hosted, folder, chapter, source):
         notebook = nbformat.read(path, as_version=4)
         assert install_cell.install_cell(notebook).source == install_cell.render("repository")
     result = hosted.run_notebook(
-        notebook, f"{source}-{chapter.stem}", repository=source == "repository"
+        notebook, f"{label}{source}-{chapter.stem}", repository=source == "repository"
     )
     return HostedRun(chapter, source, result, hosted.installed())
 
@@ -360,7 +361,9 @@ def every_chapter_hosted(hosted, reader_notebooks):
     def job(chapter):
         environment = free.pop()  # one job per environment at a time: the pool has as many
         try:
-            return run_hosted(environment, reader_notebooks, chapter, SOURCE_OF[chapter])
+            return run_hosted(
+                environment, reader_notebooks, chapter, SOURCE_OF[chapter], label="every-"
+            )
         finally:
             free.append(environment)
 
